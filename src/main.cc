@@ -1,6 +1,5 @@
-#include <cstdio>
+#include "system/vl.h"
 
-int main() {
-  std::puts("machina " MACHINA_VERSION);
-  return 0;
+int main(int argc, char** argv) {
+  return machina::machina_main(argc, argv);
 }

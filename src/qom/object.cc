@@ -24,6 +24,7 @@ Result<Ref<Object>> object_new(std::string_view type_name) {
   Object* o = construct(t);
   o->class_ = &cls;
   o->apply_defaults();
+  o->post_init();
   return Ref<Object>::adopt(o);
 }
 

@@ -138,6 +138,8 @@ class Object {
   virtual void on_unparent() {}
   // Returns work to run once the object has been destroyed (all destructors done).
   virtual std::function<void()> after_finalize() { return {}; }
+  // Called once the object is constructed and its declared defaults are applied.
+  virtual void post_init() {}
   // Called before a property is written; lets subclasses refuse (e.g. after realize).
   virtual Status check_property_write(const Property&) { return Status::Ok(); }
 

@@ -109,7 +109,19 @@ const std::string& ObjectClass::type_name() const {
 
 namespace {
 // The root types every other type derives from.
-TypeRegistration object_type{TypeInfo{.name = "object", .abstract = true}};
+// Every object has a read-only "type" property, as in QEMU.
+TypeRegistration object_type{TypeInfo{
+    .name = "object",
+    .abstract = true,
+    .class_init =
+        [](ObjectClass& c) {
+          Property p;
+          p.name = "type";
+          p.type = "string";
+          p.get = [](Object& o) -> Result<json> { return json(o.type_name()); };
+          c.add_property(std::move(p));
+        },
+}};
 TypeRegistration interface_type{TypeInfo{.name = "interface", .abstract = true}};
 }  // namespace
 

@@ -543,6 +543,7 @@ Status Parser::handle(std::string_view name, const std::string& arg) {
         help_later("device", arg, set.opts);
       }
     }
+    set.raw = arg;
     cfg_.devices.push_back(std::move(set));
   } else if (name == "drive") {
     auto r = drives_.add(arg, false);
@@ -563,6 +564,7 @@ Status Parser::handle(std::string_view name, const std::string& arg) {
       if (!kv->has("driver")) return at("Parameter 'driver' is missing");
       set.opts = std::move(kv.value());
     }
+    set.raw = arg;
     cfg_.blockdevs.push_back(std::move(set));
   } else if (name == "netdev") {
     cfg_.default_net = false;
@@ -580,6 +582,7 @@ Status Parser::handle(std::string_view name, const std::string& arg) {
         help_later("netdev", arg, set.opts);
       }
     }
+    set.raw = arg;
     cfg_.netdevs.push_back(std::move(set));
   } else if (name == "object") {
     OptionSet set;
@@ -601,6 +604,7 @@ Status Parser::handle(std::string_view name, const std::string& arg) {
       }
       if (set.opts.id.empty()) return at("Parameter 'id' is missing");
     }
+    set.raw = arg;
     cfg_.objects.push_back(std::move(set));
   } else if (name == "global") {
     // DRIVER.PROP=VALUE (driver up to 63 chars without '.'/'=', prop up to 63 without '=').

@@ -75,6 +75,7 @@ struct SerialConfig {
 struct OptionSet {
   QemuOpts opts;     // parsed keys (empty for JSON)
   std::string json;  // the JSON text when given as '{...}', else empty
+  std::string raw;   // the argument as written (for error messages)
   bool is_json() const { return !json.empty(); }
 };
 

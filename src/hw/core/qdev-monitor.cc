@@ -224,7 +224,7 @@ void qtree_bus(Bus& b, int level, std::string& out);
 void qtree_dev(Device& d, int level, std::string& out) {
   out += indent(level) + "dev: " + d.type_name() + ", id \"" + (d.id() ? *d.id() : "") + "\"\n";
   for (const Property* p : d.properties()) {
-    if (!p->qdev || !p->get) continue;
+    if (!qdev_is_config_property(d, *p) || !p->get) continue;
     auto v = d.property_get(p->name);
     if (!v.ok()) continue;
     out += indent(level + 2) + p->name + " = " + value_text(v.value()) + "\n";
@@ -242,8 +242,9 @@ void qtree_bus(Bus& b, int level, std::string& out) {
   for (Device* d : b.devices()) qtree_dev(*d, level + 2, out);
 }
 
+// As QEMU's `info qom-tree`: the root by its path, children as "/NAME (TYPE)".
 void qom_tree(Object& o, int level, std::string& out) {
-  out += indent(level) + (level == 0 ? o.canonical_path() : o.name_in_parent()) + " (" +
+  out += indent(level) + (level == 0 ? o.canonical_path() : "/" + o.name_in_parent()) + " (" +
          o.type_name() + ")\n";
   for (Object* c : o.children()) qom_tree(*c, level + 2, out);
 }

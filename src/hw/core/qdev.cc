@@ -127,6 +127,42 @@ Status HotplugHandler::unplug(Device& dev) {
   return Status::Ok();
 }
 
+// --- global properties
+
+namespace {
+std::vector<GlobalProperty>& globals() {
+  static auto* g = new std::vector<GlobalProperty>();
+  return *g;
+}
+}  // namespace
+
+void qdev_add_global_property(GlobalProperty g) {
+  globals().push_back(std::move(g));
+}
+void qdev_clear_global_properties() {
+  globals().clear();
+}
+
+Status qdev_check_global_properties() {
+  for (const GlobalProperty& g : globals()) {
+    const TypeImpl* t = type_lookup(g.driver);
+    if (!t || !t->is_a(kTypeDevice)) {
+      return generic_error("Warning: global " + g.driver + "." + g.property +
+                           " has invalid class name");
+    }
+  }
+  return Status::Ok();
+}
+
+void Device::post_init() {
+  for (const GlobalProperty& g : globals()) {
+    if (!is_a(g.driver)) continue;
+    // A global that does not fit is reported when the device is created by the user; for
+    // built-in devices it is ignored, as QEMU does for non-fatal globals.
+    (void)property_parse(g.property, g.value);
+  }
+}
+
 // --- Device
 
 Device::Device() = default;
@@ -211,8 +247,19 @@ std::function<void()> Device::after_finalize() {
   };
 }
 
+bool qdev_is_config_property(const Device& dev, const Property& p) {
+  if (p.qdev) return true;
+  for (const ObjectClass* c = &dev.object_class(); c; c = c->parent) {
+    if (c->type_name() == kTypeDevice) return false;
+    for (const Property& q : c->properties) {
+      if (&q == &p) return true;
+    }
+  }
+  return false;
+}
+
 Status Device::check_property_write(const Property& p) {
-  if (realized() && p.qdev && !p.settable_after_realize) {
+  if (realized() && !p.settable_after_realize && qdev_is_config_property(*this, p)) {
     if (id_) {
       return generic_error("Attempt to set property '" + p.name + "' on device '" + *id_ +
                            "' (type '" + type_name() + "') after it was realized");

@@ -92,6 +92,7 @@ class Device : public Object {
   virtual void do_unrealize() {}
   virtual void do_reset() {}
 
+  void post_init() override;
   void on_unparent() override;
   std::function<void()> after_finalize() override;
   Status check_property_write(const Property& p) override;
@@ -151,6 +152,11 @@ class Bus : public Object {
   HotplugHandler* hotplug_handler_ = nullptr;
 };
 
+// Whether `p` is one of the device's own configuration properties: declared by its class or a
+// parent class below "device" (or marked qdev), as opposed to the generic device properties and
+// instance properties such as children.
+bool qdev_is_config_property(const Device& dev, const Property& p);
+
 // Creates a bus of `type` named `name` as a child of `parent` (nullptr: under
 // /machine/unattached). Returns it (owned by the tree).
 Result<Bus*> qbus_new(std::string_view type, Device* parent, std::string_view name);
@@ -163,6 +169,16 @@ void qdev_set_machine_hotplug_router(std::function<HotplugHandler*(Device&)> rou
 // qdev_set_id: puts the device in the tree: /machine/peripheral/ID, or
 // /machine/peripheral-anon/device[N] without an id. Fails for a duplicate id.
 Status qdev_set_id(Device& dev, std::optional<std::string> id);
+
+// -global DRIVER.PROPERTY=VALUE: applied to every device of that type (or a subtype) when it is
+// created, after the declared defaults.
+struct GlobalProperty {
+  std::string driver, property, value;
+};
+void qdev_add_global_property(GlobalProperty g);
+void qdev_clear_global_properties();
+// Checks the globals against the registered types; the first problem as QEMU words it.
+Status qdev_check_global_properties();
 
 // Cold reset of every device, walking from the given buses.
 void qdev_reset_all(Bus& root);

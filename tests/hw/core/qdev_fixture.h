@@ -23,6 +23,7 @@ class QdevTest : public ::testing::Test {
       for (Object* o : container_get(c)->children()) o->unparent();
     }
     qdev_set_machine_running(false);
+    qdev_clear_global_properties();
     qdev_set_event_sink(previous_sink_);
     current_backend() = nullptr;
   }

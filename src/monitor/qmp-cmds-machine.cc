@@ -1,0 +1,73 @@
+// QMP: status, identity, machines and run control.
+#include <unistd.h>
+
+#include "hw/core/machine.h"
+#include "monitor/monitor.h"
+#include "monitor/qmp-cmds.h"
+#include "system/runstate.h"
+
+namespace machina {
+
+namespace {
+
+void add(QmpCommandRegistry& r, std::string name, std::vector<QmpArg> args, QmpHandler h) {
+  (void)r.add(
+      QmpCommand{.name = std::move(name), .args = std::move(args), .handler = std::move(h)});
+}
+
+}  // namespace
+
+void qmp_register_machine_commands(QmpCommandRegistry& r) {
+  add(r, "query-status", {}, [](const json&, QmpContext&) -> Result<json> {
+    return json{{"running", runstate_is_running()},
+                {"singlestep", false},
+                {"status", runstate_name(runstate())}};
+  });
+  add(r, "query-name", {}, [](const json&, QmpContext&) -> Result<json> {
+    json j = json::object();
+    if (!guest_name().empty()) j["name"] = guest_name();
+    return j;
+  });
+  add(r, "query-target", {}, [](const json&, QmpContext&) -> Result<json> {
+    return json{{"arch", "x86_64"}};
+  });
+  add(r, "query-kvm", {}, [](const json&, QmpContext&) -> Result<json> {
+    bool present = ::access("/dev/kvm", R_OK | W_OK) == 0;
+    return json{{"enabled", false}, {"present", present}};
+  });
+  add(r, "query-machines", {{"compat-props", QmpArgType::kBool, true}},
+      [](const json&, QmpContext&) -> Result<json> {
+        json list = json::array();
+        for (const MachineClass* mc : machine_classes()) {
+          json m = {{"name", mc->name},
+                    {"cpu-max", mc->max_cpus},
+                    {"hotpluggable-cpus", mc->hotpluggable_cpus},
+                    {"numa-mem-supported", mc->numa_mem_supported},
+                    {"deprecated", mc->deprecated}};
+          if (!mc->alias.empty()) m["alias"] = mc->alias;
+          if (mc->is_default) m["is-default"] = true;
+          if (!mc->default_cpu_type.empty()) m["default-cpu-type"] = mc->default_cpu_type;
+          if (!mc->default_ram_id.empty()) m["default-ram-id"] = mc->default_ram_id;
+          list.push_back(m);
+        }
+        return list;
+      });
+  add(r, "stop", {}, [](const json&, QmpContext&) -> Result<json> {
+    vm_stop();
+    return json::object();
+  });
+  add(r, "cont", {}, [](const json&, QmpContext&) -> Result<json> {
+    vm_start();
+    return json::object();
+  });
+  add(r, "system_reset", {}, [](const json&, QmpContext&) -> Result<json> {
+    qemu_system_reset("host-qmp-system-reset");
+    return json::object();
+  });
+  add(r, "quit", {}, [](const json&, QmpContext&) -> Result<json> {
+    qemu_system_shutdown_request("host-qmp-quit");
+    return json::object();
+  });
+}
+
+}  // namespace machina

@@ -1,0 +1,20 @@
+// Registration of the QMP commands that machina's layers serve.
+#pragma once
+
+#include "monitor/qmp-commands.h"
+
+namespace machina {
+
+void qmp_register_machine_commands(QmpCommandRegistry& r);  // status, machines, run control
+void qmp_register_qom_commands(QmpCommandRegistry& r);      // qom-*, device_*, object-*
+void qmp_register_char_commands(QmpCommandRegistry& r);     // chardev-*, getfd, closefd
+void qmp_register_hmp_command(QmpCommandRegistry& r);       // human-monitor-command
+
+inline void qmp_register_all_commands(QmpCommandRegistry& r) {
+  qmp_register_machine_commands(r);
+  qmp_register_qom_commands(r);
+  qmp_register_char_commands(r);
+  qmp_register_hmp_command(r);
+}
+
+}  // namespace machina

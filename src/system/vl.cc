@@ -1,0 +1,374 @@
+#include "system/vl.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "accel/qtest/qtest.h"
+#include "chardev/char-stdio.h"
+#include "chardev/char.h"
+#include "hw/core/machine.h"
+#include "hw/core/qdev-monitor.h"
+#include "monitor/monitor.h"
+#include "monitor/qmp-cmds.h"
+#include "qom/object-interfaces.h"
+#include "system/cmdline.h"
+#include "system/memory.h"
+#include "system/runstate.h"
+#include "system/vl-help.h"
+#include "util/log.h"
+#include "util/main-loop.h"
+#include "util/qemu-timer.h"
+
+namespace machina {
+
+namespace {
+
+constexpr const char* kProg = "machina";
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "%s\n", msg.c_str());
+  return 1;
+}
+
+std::string located(const std::string& option, const std::string& arg, const std::string& msg) {
+  return std::string(kProg) + ": -" + option + " " + arg + ": " + msg;
+}
+
+ChardevOptions chardev_options(const QemuOpts& o) {
+  ChardevOptions c;
+  for (const auto& opt : o.opts) c[opt.name] = opt.value;
+  if (!o.id.empty()) c["id"] = o.id;
+  return c;
+}
+
+// Answers the first help request; returns true if one was answered.
+bool answer_help(const MachinaConfig& cfg, int* status) {
+  if (cfg.help_requests.empty()) return false;
+  const HelpRequest& h = cfg.help_requests.front();
+  *status = 0;
+  std::string out;
+  if (h.option == "machine" || h.option == "M") {
+    out = machine_help_text();
+  } else if (h.option == "accel") {
+    out = accel_help_text();
+  } else if (h.option == "cpu") {
+    out = cpu_help_text();
+  } else if (h.option == "object") {
+    out = object_help_text();
+  } else if (h.option == "device") {
+    const std::string* driver = h.opts.get("driver");
+    if (!driver || *driver == "help" || *driver == "?") {
+      out = device_help_text();
+    } else {
+      auto r = device_type_help_text(*driver);
+      if (!r.ok()) {
+        *status = fail(located("device", h.arg, r.message()));
+        return true;
+      }
+      out = r.value();
+    }
+  } else {
+    out = "No help available for -" + h.option + "\n";
+  }
+  std::fputs(out.c_str(), stdout);
+  return true;
+}
+
+// Signals that ask for a clean shutdown arrive through a signalfd on the main loop.
+int setup_signals() {
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  (void)main_loop().set_fd_handler(
+      fd,
+      [fd] {
+        signalfd_siginfo si;
+        while (::read(fd, &si, sizeof si) == sizeof si) {
+          qemu_system_shutdown_request("host-signal");
+        }
+      },
+      nullptr);
+  return fd;
+}
+
+Status create_chardevs(const MachinaConfig& cfg) {
+  for (const QemuOpts& o : cfg.chardevs) {
+    auto c = chardev_new(chardev_options(o));
+    if (!c.ok()) return generic_error(located("chardev", o.to_string(), c.message()));
+  }
+  return Status::Ok();
+}
+
+Status create_monitors(const MachinaConfig& cfg) {
+  for (const MonitorConfig& m : cfg.monitors) {
+    Chardev* chr = chardev_find(m.chardev);
+    if (!chr)
+      return generic_error(std::string(kProg) + ": -mon: chardev '" + m.chardev + "' not found");
+    if (Status s = monitor_init(chr, m.mode == "control", m.pretty); !s.ok()) {
+      return generic_error(std::string(kProg) + ": -mon: " + s.message());
+    }
+  }
+  return Status::Ok();
+}
+
+// Tries the accelerators in order; returns the one that initialised.
+Result<std::string> select_accelerator(const MachinaConfig& cfg, bool have_qtest_chardev) {
+  if (cfg.accelerators.empty()) return std::string(have_qtest_chardev ? "qtest" : "none");
+  for (const AccelConfig& a : cfg.accelerators) {
+    if (a.name == "qtest") return a.name;
+    if (a.name == "tcg" || a.name == "kvm") {
+      std::fprintf(stderr, "%s: -accel %s: accelerator '%s' is not supported yet\n", kProg,
+                   a.name.c_str(), a.name.c_str());
+      continue;
+    }
+    std::fprintf(stderr, "%s: -accel %s: invalid accelerator %s\n", kProg, a.name.c_str(),
+                 a.name.c_str());
+  }
+  return generic_error(std::string(kProg) + ": no accelerator found");
+}
+
+Status create_devices(const MachinaConfig& cfg) {
+  for (const OptionSet& d : cfg.devices) {
+    DeviceOptions o;
+    std::string where;
+    if (d.is_json()) {
+      json j = json::parse(d.json, nullptr, false);
+      where = d.raw;
+      if (!j.is_object() || !j.contains("driver") || !j["driver"].is_string()) {
+        return generic_error(located("device", where, "Parameter 'driver' is missing"));
+      }
+      for (auto& [k, v] : j.items()) {
+        if (k == "driver")
+          o.driver = v.get<std::string>();
+        else if (k == "id" && v.is_string())
+          o.id = v.get<std::string>();
+        else if (k == "bus" && v.is_string())
+          o.bus = v.get<std::string>();
+        else
+          o.props.emplace_back(k, v);
+      }
+    } else {
+      where = d.raw;
+      for (const auto& opt : d.opts.opts) {
+        if (opt.name == "driver")
+          o.driver = opt.value;
+        else if (opt.name == "bus")
+          o.bus = opt.value;
+        else
+          o.props.emplace_back(opt.name, json(opt.value));
+      }
+      if (!d.opts.id.empty()) o.id = d.opts.id;
+    }
+    auto r = qdev_device_add(o);
+    if (!r.ok()) return generic_error(located("device", where, r.message()));
+  }
+  return Status::Ok();
+}
+
+Status create_objects(const MachinaConfig& cfg) {
+  for (const OptionSet& ob : cfg.objects) {
+    std::string type, id, where;
+    std::vector<std::pair<std::string, json>> props;
+    if (ob.is_json()) {
+      json j = json::parse(ob.json, nullptr, false);
+      where = ob.raw;
+      if (!j.is_object()) return generic_error(located("object", where, "JSON parse error"));
+      for (auto& [k, v] : j.items()) {
+        if (k == "qom-type" && v.is_string())
+          type = v.get<std::string>();
+        else if (k == "id" && v.is_string())
+          id = v.get<std::string>();
+        else
+          props.emplace_back(k, v);
+      }
+    } else {
+      where = ob.raw;
+      id = ob.opts.id;
+      for (const auto& opt : ob.opts.opts) {
+        if (opt.name == "qom-type")
+          type = opt.value;
+        else
+          props.emplace_back(opt.name, json(opt.value));
+      }
+    }
+    auto r = user_creatable_add(type, id, props);
+    if (!r.ok()) return generic_error(located("object", where, r.message()));
+  }
+  return Status::Ok();
+}
+
+Status not_yet(const char* option, size_t count) {
+  if (count == 0) return Status::Ok();
+  return generic_error(std::string(kProg) + ": -" + option +
+                       ": not supported yet (block and network backends arrive with virtio)");
+}
+
+void write_pidfile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  std::string s = std::to_string(::getpid()) + "\n";
+  (void)!::write(fd, s.data(), s.size());
+  ::close(fd);
+}
+
+// -daemonize: the parent waits until the child has started everything, then exits 0 (1 if the
+// child failed first), as QEMU's os_daemonize / os_setup_post.
+int daemonize_begin() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid > 0) {
+    ::close(fds[1]);
+    char c = 0;
+    ssize_t n = ::read(fds[0], &c, 1);
+    ::_exit(n == 1 ? 0 : 1);
+  }
+  ::close(fds[0]);
+  ::setsid();
+  return fds[1];
+}
+
+void daemonize_done(int fd) {
+  if (fd < 0) return;
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::close(null);
+  }
+  char c = 1;
+  (void)!::write(fd, &c, 1);
+  ::close(fd);
+}
+
+}  // namespace
+
+int machina_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parse_cmdline(args, kProg);
+  if (!parsed.ok()) return fail(parsed.message());
+  MachinaConfig& cfg = parsed.value();
+  for (const auto& w : cfg.warnings) std::fprintf(stderr, "%s\n", w.c_str());
+  switch (cfg.action) {
+    case CmdlineAction::ShowUsage:
+      std::fputs(cmdline_help_text(kProg).c_str(), stdout);
+      return 0;
+    case CmdlineAction::ShowVersion:
+      std::fputs(cmdline_version_text().c_str(), stdout);
+      return 0;
+    case CmdlineAction::ShowHelp:
+    case CmdlineAction::Run:
+      break;
+  }
+  if (int status; answer_help(cfg, &status)) return status;
+
+  int daemon_fd = cfg.daemonize ? daemonize_begin() : -1;
+  if (Status s = log_setup(cfg.log_items, cfg.log_file); !s.ok()) {
+    return fail(std::string(kProg) + ": " + s.message());
+  }
+  if (Status s = not_yet("drive", cfg.drives.size()); !s.ok()) return fail(s.message());
+  if (Status s = not_yet("blockdev", cfg.blockdevs.size()); !s.ok()) return fail(s.message());
+  if (Status s = not_yet("netdev", cfg.netdevs.size()); !s.ok()) return fail(s.message());
+
+  // The machine, first of all: it is /machine.
+  const MachineClass* mc =
+      cfg.machine_type ? machine_class_find(*cfg.machine_type) : machine_class_default();
+  if (!mc) {
+    return fail(std::string(kProg) + ": -machine " + *cfg.machine_type +
+                ": unsupported machine type\nUse -machine help to list supported machines");
+  }
+  auto mobj = object_new(mc->type_name());
+  if (!mobj.ok()) return fail(std::string(kProg) + ": " + mobj.message());
+  auto* machine = static_cast<Machine*>(mobj.value().get());
+  (void)object_root()->add_child("machine", machine);
+  qdev_set_machine_hotplug_router(
+      [machine](Device& dev) { return machine->hotplug_handler_for(dev); });
+  address_space_memory();
+  address_space_io();
+  for (const char* c : {"/machine/unattached", "/machine/peripheral", "/machine/peripheral-anon"}) {
+    container_get(c);
+  }
+  for (const auto& p : cfg.machine_props.opts) {
+    if (p.name == "type" || p.name == "graphics") continue;
+    if (Status s = machine->property_parse(p.name, p.value); !s.ok()) {
+      return fail(std::string(kProg) + ": -machine " + p.name + "=" + p.value + ": " + s.message());
+    }
+  }
+  if (cfg.name) set_guest_name(*cfg.name);
+  for (const GlobalConfig& g : cfg.globals) {
+    qdev_add_global_property({g.driver, g.property, g.value});
+  }
+
+  int sigfd = setup_signals();
+  qmp_register_all_commands(QmpCommandRegistry::global());
+
+  if (Status s = create_chardevs(cfg); !s.ok()) return fail(s.message());
+  if (Status s = create_monitors(cfg); !s.ok()) return fail(s.message());
+
+  Chardev* qtest_chr = nullptr;
+  if (cfg.qtest) {
+    auto opts = chardev_parse_legacy(*cfg.qtest);
+    if (!opts.ok()) return fail(located("qtest", *cfg.qtest, opts.message()));
+    opts.value()["id"] = "qtest";
+    auto c = chardev_new(opts.value());
+    if (!c.ok()) return fail(located("qtest", *cfg.qtest, c.message()));
+    qtest_chr = c.value();
+  }
+  auto accel = select_accelerator(cfg, qtest_chr != nullptr);
+  if (!accel.ok()) return fail(accel.message());
+  if (accel.value() == "qtest") {
+    qtest_set_enabled(true);
+    virtual_clock_set_mode(VirtualClockMode::Manual);
+  }
+  if (qtest_chr) {
+    if (Status s = qtest_server_init(qtest_chr, cfg.qtest_log); !s.ok()) {
+      return fail(located("qtest", *cfg.qtest, s.message()));
+    }
+  }
+
+  MachineParams params;
+  params.ram_size = cfg.memory.size.value_or(mc->default_ram_size);
+  params.smp_cpus = unsigned(cfg.smp.cpus.value_or(1));
+  if (cfg.kernel) params.kernel = *cfg.kernel;
+  if (cfg.initrd) params.initrd = *cfg.initrd;
+  if (cfg.append) params.append = *cfg.append;
+  if (Status s = machine->init(params); !s.ok())
+    return fail(std::string(kProg) + ": " + s.message());
+
+  if (Status s = create_objects(cfg); !s.ok()) return fail(s.message());
+  if (Status s = create_devices(cfg); !s.ok()) return fail(s.message());
+  qdev_set_machine_running(true);  // from now on devices are hot-plugged
+
+  if (cfg.pidfile) write_pidfile(*cfg.pidfile);
+  if (!cfg.start_paused) vm_start();
+  daemonize_done(daemon_fd);
+
+  MainLoop& loop = main_loop();
+  while (!loop.quit_requested()) {
+    loop.run_once(-1);
+    if (handle_shutdown_request()) break;
+  }
+  // Deliver what is queued (the SHUTDOWN event, the last replies) before leaving.
+  for (int i = 0; i < 4; ++i) loop.run_once(0);
+  monitor_flush_all();
+  if (cfg.pidfile) ::unlink(cfg.pidfile->c_str());
+  stdio_restore_terminal();
+  ::close(sigfd);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace machina

@@ -32,6 +32,7 @@ TypeRegistration none_machine_type{TypeInfo{
           mc.desc = "empty machine";
           mc.max_cpus = 1;
           mc.default_ram_id = "ram";
+          mc.no_serial = true;
         },
 }};
 

@@ -110,6 +110,26 @@ Status create_chardevs(const MachinaConfig& cfg) {
   return Status::Ok();
 }
 
+// -nographic with the defaults (QEMU's qemu_create_default_devices): the serial port and the
+// human monitor share stdio through a mux ("serial0"), or the monitor alone takes stdio.
+Status create_default_stdio(const MachinaConfig& cfg, const MachineClass& mc) {
+  if (!cfg.nographic || cfg.nodefaults) return Status::Ok();
+  bool serial = cfg.default_serial && !mc.no_serial;
+  if (!cfg.default_monitor) {
+    if (!serial) return Status::Ok();
+    auto c = chardev_new({{"id", "serial0"}, {"backend", "stdio"}});
+    return c.ok() ? Status::Ok() : Status(c.error());
+  }
+  ChardevOptions o{{"id", serial ? "serial0" : "compat_monitor0"}, {"backend", "stdio"}};
+  if (serial) {
+    o["mux"] = "on";
+    o["signal"] = "off";
+  }
+  auto c = chardev_new(o);
+  if (!c.ok()) return c.error();
+  return monitor_init(c.value(), false, false);
+}
+
 Status create_monitors(const MachinaConfig& cfg) {
   for (const MonitorConfig& m : cfg.monitors) {
     Chardev* chr = chardev_find(m.chardev);
@@ -317,6 +337,9 @@ int machina_main(int argc, char** argv) {
 
   if (Status s = create_chardevs(cfg); !s.ok()) return fail(s.message());
   if (Status s = create_monitors(cfg); !s.ok()) return fail(s.message());
+  if (Status s = create_default_stdio(cfg, *mc); !s.ok()) {
+    return fail(std::string(kProg) + ": -nographic: " + s.message());
+  }
 
   Chardev* qtest_chr = nullptr;
   if (cfg.qtest) {
@@ -334,7 +357,8 @@ int machina_main(int argc, char** argv) {
     virtual_clock_set_mode(VirtualClockMode::Manual);
   }
   if (qtest_chr) {
-    if (Status s = qtest_server_init(qtest_chr, cfg.qtest_log); !s.ok()) {
+    // As QEMU: without -qtest-log the protocol is logged to stderr.
+    if (Status s = qtest_server_init(qtest_chr, cfg.qtest_log.value_or("/dev/fd/2")); !s.ok()) {
       return fail(located("qtest", *cfg.qtest, s.message()));
     }
   }

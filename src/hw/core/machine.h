@@ -26,6 +26,7 @@ class MachineClass : public ObjectClass {
   std::string default_cpu_type;  // empty: none
   std::string default_ram_id;    // empty: none
   uint64_t default_ram_size = 0;
+  bool no_serial = false;  // no default serial port (e.g. "none")
 };
 
 // What the machine is built from (the command line's machine-level options).

@@ -20,7 +20,8 @@ class QdevTest : public ::testing::Test {
   void TearDown() override {
     for (const char* c :
          {"/machine/peripheral", "/machine/peripheral-anon", "/machine/unattached"}) {
-      for (Object* o : container_get(c)->children()) o->unparent();
+      // One at a time: removing a bridge also removes the devices on its bus.
+      while (!container_get(c)->children().empty()) container_get(c)->children().back()->unparent();
     }
     qdev_set_machine_running(false);
     qdev_clear_global_properties();

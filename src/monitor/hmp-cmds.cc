@@ -120,16 +120,7 @@ Result<std::string> run(const std::string& line) {
     rest.erase(0, rest.find_first_not_of(' '));
     auto opts = qemu_opts_parse(device_opts_spec(), rest, true);
     if (!opts.ok()) return opts.error();
-    DeviceOptions d;
-    for (const auto& o : opts.value().opts) {
-      if (o.name == "driver")
-        d.driver = o.value;
-      else if (o.name == "bus")
-        d.bus = o.value;
-      else
-        d.props.emplace_back(o.name, json(o.value));
-    }
-    if (!opts.value().id.empty()) d.id = opts.value().id;
+    DeviceOptions d = device_options_from(opts.value());
     auto r = qdev_device_add(d);
     if (!r.ok()) return r.error();
     return std::string();

@@ -1,20 +1,13 @@
 #include "qom/object-interfaces.h"
 
+#include "util/qemu-option.h"
+
 namespace machina {
 
 namespace {
 TypeRegistration user_creatable_type{
     TypeInfo{.name = kTypeUserCreatable, .parent = "interface", .abstract = true}};
 
-bool id_ok(const std::string& id) {
-  if (id.empty() || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
-  for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') {
-      return false;
-    }
-  }
-  return true;
-}
 }  // namespace
 
 Result<Object*> user_creatable_add(const std::string& type, const std::string& id,
@@ -25,7 +18,7 @@ Result<Object*> user_creatable_add(const std::string& type, const std::string& i
     return generic_error("object type '" + type + "' isn't supported by object-add");
   }
   if (t->is_abstract()) return generic_error("object type '" + type + "' is abstract");
-  if (!id_ok(id)) return generic_error("Parameter 'id' expects an identifier");
+  if (!id_wellformed(id)) return generic_error("Parameter 'id' expects an identifier");
   Object* objects = container_get("/objects");
   if (objects->child(id)) {
     return generic_error("attempt to add duplicate property '" + id +

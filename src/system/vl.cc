@@ -180,15 +180,7 @@ Status create_devices(const MachinaConfig& cfg) {
       }
     } else {
       where = d.raw;
-      for (const auto& opt : d.opts.opts) {
-        if (opt.name == "driver")
-          o.driver = opt.value;
-        else if (opt.name == "bus")
-          o.bus = opt.value;
-        else
-          o.props.emplace_back(opt.name, json(opt.value));
-      }
-      if (!d.opts.id.empty()) o.id = d.opts.id;
+      o = device_options_from(d.opts);
     }
     auto r = qdev_device_add(o);
     if (!r.ok()) return generic_error(located("device", where, r.message()));

@@ -63,6 +63,21 @@ void visit_all_buses(const std::function<bool(Bus&)>& fn) {
 
 }  // namespace
 
+DeviceOptions device_options_from(const QemuOpts& opts) {
+  DeviceOptions d;
+  for (const auto& o : opts.opts) {
+    if (o.name == "driver") {
+      d.driver = o.value;
+    } else if (o.name == "bus") {
+      d.bus = o.value;
+    } else {
+      d.props.emplace_back(o.name, json(o.value));
+    }
+  }
+  if (!opts.id.empty()) d.id = opts.id;
+  return d;
+}
+
 void qdev_set_machine_running(bool running) {
   g_running = running;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hw/core/qdev.h"
+#include "util/qemu-option.h"
 
 namespace machina {
 
@@ -21,6 +22,9 @@ struct DeviceOptions {
   std::vector<std::pair<std::string, json>> props;
   bool from_json = false;
 };
+
+// -device / HMP device_add options (driver=..., id=..., bus=..., the rest properties).
+DeviceOptions device_options_from(const QemuOpts& opts);
 
 // Whether the machine has been started (devices added now are hot-plugged).
 void qdev_set_machine_running(bool running);

@@ -7,6 +7,7 @@
 #include "hw/core/hotplug.h"
 #include "hw/core/qdev-events.h"
 #include "qom/property-types.h"
+#include "util/qemu-option.h"
 
 namespace machina {
 
@@ -394,15 +395,6 @@ Result<Bus*> qbus_new(std::string_view type, Device* parent, std::string_view na
   if (parent) parent->add_child_bus(bus);
   return bus;
 }
-
-namespace {
-bool id_wellformed(const std::string& id) {
-  if (id.empty() || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-  });
-}
-}  // namespace
 
 Status qdev_set_id(Device& dev, std::optional<std::string> id) {
   if (id) {

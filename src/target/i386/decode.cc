@@ -1,0 +1,271 @@
+// x86-64 instruction decoder.
+#include "target/i386/decode.h"
+
+namespace machina::x86 {
+
+namespace {
+
+// Immediate kinds.
+enum : uint8_t { I_NONE, I_B, I_W, I_Z, I_V, I_BADOP = 0xfe };
+
+struct OpInfo {
+  bool modrm;
+  uint8_t imm;
+  bool valid;
+};
+
+OpInfo one_byte_info(uint8_t op) {
+  if (op < 0x40) {
+    uint8_t lo = op & 7;
+    if (lo <= 3) return {true, I_NONE, true};
+    if (lo == 4) return {false, I_B, true};
+    if (lo == 5) return {false, I_Z, true};
+    return {false, I_NONE, false};
+  }
+  if (op >= 0x50 && op <= 0x5f) return {false, I_NONE, true};
+  if (op >= 0x70 && op <= 0x7f) return {false, I_B, true};
+  if (op >= 0x84 && op <= 0x8b) return {true, I_NONE, true};
+  if (op >= 0x90 && op <= 0x99) return {false, I_NONE, true};
+  if (op >= 0xb0 && op <= 0xb7) return {false, I_B, true};
+  if (op >= 0xb8 && op <= 0xbf) return {false, I_V, true};
+  if (op >= 0xd0 && op <= 0xd3) return {true, I_NONE, true};
+  if (op >= 0xf8 && op <= 0xfd) return {false, I_NONE, true};
+  switch (op) {
+    case 0x63:
+    case 0x8d:
+    case 0x8f:
+    case 0xfe:
+    case 0xff:
+      return {true, I_NONE, true};
+    case 0x68:
+    case 0xe8:
+    case 0xe9:
+      return {false, I_Z, true};
+    case 0x6a:
+    case 0xeb:
+    case 0xa8:
+      return {false, I_B, true};
+    case 0x69:
+    case 0x81:
+    case 0xc7:
+      return {true, I_Z, true};
+    case 0x6b:
+    case 0x80:
+    case 0x83:
+    case 0xc0:
+    case 0xc1:
+    case 0xc6:
+      return {true, I_B, true};
+    case 0xa9:
+      return {false, I_Z, true};
+    case 0xc2:
+      return {false, I_W, true};
+    case 0xc3:
+    case 0xc9:
+    case 0xf4:
+    case 0xf5:
+      return {false, I_NONE, true};
+    case 0xf6:
+    case 0xf7:
+      return {true, I_NONE, true};  // immediate depends on ModRM.reg
+  }
+  return {false, I_NONE, false};
+}
+
+OpInfo two_byte_info(uint8_t op) {
+  if (op >= 0x40 && op <= 0x4f) return {true, I_NONE, true};
+  if (op >= 0x80 && op <= 0x8f) return {false, I_Z, true};
+  if (op >= 0x90 && op <= 0x9f) return {true, I_NONE, true};
+  switch (op) {
+    case 0x0b:
+      return {false, I_NONE, true};
+    case 0x1f:
+    case 0xa3:
+    case 0xa5:
+    case 0xab:
+    case 0xad:
+    case 0xaf:
+    case 0xb0:
+    case 0xb1:
+    case 0xb3:
+    case 0xb6:
+    case 0xb7:
+    case 0xbb:
+    case 0xbc:
+    case 0xbd:
+    case 0xbe:
+    case 0xbf:
+    case 0xc0:
+    case 0xc1:
+      return {true, I_NONE, true};
+    case 0xa4:
+    case 0xac:
+    case 0xba:
+      return {true, I_B, true};
+  }
+  return {false, I_NONE, false};
+}
+
+}  // namespace
+
+DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
+  DecodedInsn d;
+  unsigned limit = avail < 15 ? avail : 15;
+  unsigned pos = 0;
+  auto need = [&](unsigned n) { return pos + n <= limit; };
+  // Legacy prefixes, then an optional REX immediately before the opcode.
+  for (;;) {
+    if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+    uint8_t b = bytes[pos];
+    bool prefix = true;
+    switch (b) {
+      case 0x66:
+        d.opsize_prefix = true;
+        break;
+      case 0x67:
+        d.addrsize = 4;
+        break;
+      case 0xf0:
+        d.lock = true;
+        break;
+      case 0xf2:
+        d.repne = true;
+        d.rep = false;
+        break;
+      case 0xf3:
+        d.rep = true;
+        d.repne = false;
+        break;
+      case 0x26:
+        d.seg = kSegES;
+        break;
+      case 0x2e:
+        d.seg = kSegCS;
+        break;
+      case 0x36:
+        d.seg = kSegSS;
+        break;
+      case 0x3e:
+        d.seg = kSegDS;
+        break;
+      case 0x64:
+        d.seg = kSegFS;
+        break;
+      case 0x65:
+        d.seg = kSegGS;
+        break;
+      default:
+        prefix = false;
+    }
+    if ((b & 0xf0) == 0x40) {
+      d.rex = b;  // only effective if it immediately precedes the opcode
+      pos++;
+      continue;
+    }
+    if (!prefix) break;
+    d.rex = 0;  // a REX followed by a legacy prefix is ignored
+    pos++;
+  }
+  if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+  bool rex_w = d.rex & 8;
+  d.opsize = rex_w ? 8 : (d.opsize_prefix ? 2 : 4);
+  uint8_t op = bytes[pos++];
+  OpInfo info;
+  if (op == 0x0f) {
+    if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+    uint8_t op2 = bytes[pos++];
+    d.opcode = 0x100 | op2;
+    info = two_byte_info(op2);
+  } else {
+    d.opcode = op;
+    info = one_byte_info(op);
+  }
+  if (!info.valid) return DecodeStatus::Invalid;
+  uint8_t imm_kind = info.imm;
+  if (info.modrm) {
+    if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+    uint8_t m = bytes[pos++];
+    d.has_modrm = true;
+    d.mod = m >> 6;
+    d.reg = ((m >> 3) & 7) | ((d.rex & 4) << 1);
+    uint8_t rm = m & 7;
+    d.rm = rm | ((d.rex & 1) << 3);
+    if (d.mod != 3) {
+      unsigned disp_size = d.mod == 1 ? 1 : (d.mod == 2 ? 4 : 0);
+      if (rm == 4) {
+        if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+        uint8_t sib = bytes[pos++];
+        d.scale = sib >> 6;
+        uint8_t idx = ((sib >> 3) & 7) | ((d.rex & 2) << 2);
+        d.index = idx == 4 ? kNoReg : idx;
+        uint8_t base = sib & 7;
+        if (base == 5 && d.mod == 0) {
+          d.base = kNoReg;
+          disp_size = 4;
+        } else {
+          d.base = base | ((d.rex & 1) << 3);
+        }
+      } else if (rm == 5 && d.mod == 0) {
+        d.rip_relative = true;
+        disp_size = 4;
+      } else {
+        d.base = d.rm;
+      }
+      if (!need(disp_size)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+      if (disp_size == 1) {
+        d.disp = static_cast<int8_t>(bytes[pos]);
+      } else if (disp_size == 4) {
+        int32_t v;
+        __builtin_memcpy(&v, bytes + pos, 4);
+        d.disp = v;
+      }
+      pos += disp_size;
+    }
+    if ((op == 0xf6 || op == 0xf7) && d.opcode == op && (d.reg & 7) < 2)
+      imm_kind = op == 0xf6 ? I_B : I_Z;
+  }
+  unsigned imm_size = 0;
+  switch (imm_kind) {
+    case I_B:
+      imm_size = 1;
+      break;
+    case I_W:
+      imm_size = 2;
+      break;
+    case I_Z:
+      imm_size =
+          d.opsize == 2 && d.opcode != 0xe8 && d.opcode != 0xe9 && (d.opcode & 0x1f0) != 0x180 ? 2
+                                                                                               : 4;
+      break;
+    case I_V:
+      imm_size = d.opsize;
+      break;
+  }
+  if (!need(imm_size)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+  switch (imm_size) {
+    case 1:
+      d.imm = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(bytes[pos])));
+      break;
+    case 2: {
+      int16_t v;
+      __builtin_memcpy(&v, bytes + pos, 2);
+      d.imm = static_cast<uint64_t>(static_cast<int64_t>(v));
+      break;
+    }
+    case 4: {
+      int32_t v;
+      __builtin_memcpy(&v, bytes + pos, 4);
+      d.imm = static_cast<uint64_t>(static_cast<int64_t>(v));
+      break;
+    }
+    case 8:
+      __builtin_memcpy(&d.imm, bytes + pos, 8);
+      break;
+  }
+  pos += imm_size;
+  d.len = static_cast<uint8_t>(pos);
+  *out = d;
+  return DecodeStatus::Ok;
+}
+
+}  // namespace machina::x86

@@ -138,7 +138,7 @@ TEST_F(QdevTest, SecondClaimOnBackendRefused) {
   auto second = add("test-fd-device", "c2", {{"claim", "on"}});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.message(), "Node 'disk9' is busy: in use by device 'c1'");
-  EXPECT_TRUE(sink.deleted.empty());  // c2 was never realized
+  EXPECT_TRUE(sink.deleted.empty());           // c2 was never realized
   ASSERT_TRUE(qdev_device_del("c1", 0).ok());  // before the backend goes away
 }
 

@@ -3,7 +3,7 @@
 # packages are present already.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build g++ clang libclang-rt-14-dev clang-format
-      libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev liburing-dev
+      libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev acpica-tools liburing-dev
       python3 socat liblz4-dev liblzma-dev zlib1g-dev libzstd-dev pkg-config cpio)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,7 @@
 // QMP: status, identity, machines and run control.
 #include <unistd.h>
 
+#include "hw/acpi/powerdown-request.h"
 #include "hw/core/machine.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
@@ -62,6 +63,10 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
   });
   add(r, "system_reset", {}, [](const json&, QmpContext&) -> Result<json> {
     qemu_system_reset("host-qmp-system-reset");
+    return json::object();
+  });
+  add(r, "system_powerdown", {}, [](const json&, QmpContext&) -> Result<json> {
+    qemu_system_powerdown_request();
     return json::object();
   });
   add(r, "quit", {}, [](const json&, QmpContext&) -> Result<json> {

@@ -1,11 +1,14 @@
 #include "system/runstate.h"
 
 #include <atomic>
+#include <functional>
 #include <mutex>
+#include <vector>
 
 #include "hw/core/qdev.h"
 #include "hw/core/sysbus.h"
 #include "monitor/monitor.h"
+#include "system/cpus.h"
 #include "util/main-loop.h"
 #include "util/qemu-timer.h"
 
@@ -44,6 +47,7 @@ bool runstate_is_running() {
 void vm_stop() {
   if (g_state != RunState::Running) return;
   g_state = RunState::Paused;
+  cpus_pause_all();
   if (virtual_clock_mode() == VirtualClockMode::Running) virtual_clock_pause();
   monitor_event("STOP");
 }
@@ -52,6 +56,7 @@ void vm_start() {
   if (g_state == RunState::Running) return;
   g_state = RunState::Running;
   if (virtual_clock_mode() == VirtualClockMode::Running) virtual_clock_resume();
+  cpus_resume_all();
   monitor_event("RESUME");
 }
 
@@ -83,9 +88,37 @@ bool handle_shutdown_request() {
   return true;
 }
 
+namespace {
+std::vector<std::function<void()>>& reset_handlers() {
+  static auto* v = new std::vector<std::function<void()>>;
+  return *v;
+}
+std::atomic<bool> g_no_reboot{false};
+}  // namespace
+
+void qemu_register_reset(std::function<void()> fn) {
+  reset_handlers().push_back(std::move(fn));
+}
+
 void qemu_system_reset(const std::string& reason, bool guest) {
+  bool running = g_state == RunState::Running;
+  if (running) cpus_pause_all();
   qdev_reset_all(*sysbus_get_default());
+  for (auto& fn : reset_handlers()) fn();
   monitor_event("RESET", json{{"guest", guest}, {"reason", reason}});
+  if (running) cpus_resume_all();
+}
+
+void set_no_reboot(bool on) {
+  g_no_reboot = on;
+}
+
+void qemu_system_reset_request(const std::string& reason) {
+  if (g_no_reboot) {
+    qemu_system_shutdown_request(reason, true);
+    return;
+  }
+  run_on_main_loop([reason] { qemu_system_reset(reason, true); });
 }
 
 void set_guest_name(std::string name) {

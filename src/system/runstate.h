@@ -2,6 +2,7 @@
 // shutdown. Events go to the monitors through monitor_event().
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace machina {
@@ -23,8 +24,15 @@ bool shutdown_requested();
 // Runs on the main loop after the request: SHUTDOWN event. Returns true if the process should exit.
 bool handle_shutdown_request();
 
-// system_reset: cold reset of every device, RESET event.
+// system_reset: cold reset of every device and of the handlers registered with
+// qemu_register_reset (CPUs, boot state), with the vCPUs stopped meanwhile; RESET event.
 void qemu_system_reset(const std::string& reason, bool guest = false);
+void qemu_register_reset(std::function<void()> fn);
+// A reset asked for by the guest (reset register, 8042, triple fault): runs on the main loop;
+// with -no-reboot it is a shutdown instead. Thread-safe. `reason` as QEMU's ShutdownCause
+// ("guest-reset").
+void qemu_system_reset_request(const std::string& reason = "guest-reset");
+void set_no_reboot(bool on);
 
 // -name
 void set_guest_name(std::string name);

@@ -7,6 +7,7 @@
 #include "hw/core/machine.h"
 #include "hw/core/qdev-monitor.h"
 #include "qom/object-interfaces.h"
+#include "target/i386/cpu-models.h"
 
 namespace machina {
 
@@ -27,12 +28,17 @@ std::string machine_help_text() {
 }
 
 std::string accel_help_text() {
-  return "Accelerators supported in QEMU binary:\nqtest\n";
+  return "Accelerators supported in QEMU binary:\ntcg\nqtest\n";
 }
 
 std::string cpu_help_text() {
-  return "Available CPUs:\n"
-         "(none yet: machina's software x86-64 CPU is not part of this build)\n";
+  std::string out = "Available CPUs:\n";
+  for (const x86::X86CpuModel& m : x86::x86_cpu_models()) {
+    char line[160];
+    std::snprintf(line, sizeof line, "x86 %-21s %s\n", m.name.c_str(), m.description.c_str());
+    out += line;
+  }
+  return out;
 }
 
 std::string device_help_text() {

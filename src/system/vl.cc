@@ -18,6 +18,7 @@
 #include "monitor/qmp-cmds.h"
 #include "qom/object-interfaces.h"
 #include "system/cmdline.h"
+#include "system/cpus.h"
 #include "system/memory.h"
 #include "system/runstate.h"
 #include "system/vl-help.h"
@@ -146,8 +147,8 @@ Status create_monitors(const MachinaConfig& cfg) {
 Result<std::string> select_accelerator(const MachinaConfig& cfg, bool have_qtest_chardev) {
   if (cfg.accelerators.empty()) return std::string(have_qtest_chardev ? "qtest" : "none");
   for (const AccelConfig& a : cfg.accelerators) {
-    if (a.name == "qtest") return a.name;
-    if (a.name == "tcg" || a.name == "kvm") {
+    if (a.name == "qtest" || a.name == "tcg") return a.name;
+    if (a.name == "kvm") {
       std::fprintf(stderr, "%s: -accel %s: accelerator '%s' is not supported yet\n", kProg,
                    a.name.c_str(), a.name.c_str());
       continue;
@@ -344,6 +345,8 @@ int machina_main(int argc, char** argv) {
   }
   auto accel = select_accelerator(cfg, qtest_chr != nullptr);
   if (!accel.ok()) return fail(accel.message());
+  set_current_accel(accel.value());
+  set_no_reboot(cfg.no_reboot);
   if (accel.value() == "qtest") {
     qtest_set_enabled(true);
     virtual_clock_set_mode(VirtualClockMode::Manual);
@@ -361,6 +364,7 @@ int machina_main(int argc, char** argv) {
   if (cfg.kernel) params.kernel = *cfg.kernel;
   if (cfg.initrd) params.initrd = *cfg.initrd;
   if (cfg.append) params.append = *cfg.append;
+  if (cfg.cpu) params.cpu_model = cfg.cpu->model;
   if (Status s = machine->init(params); !s.ok())
     return fail(std::string(kProg) + ": " + s.message());
 
@@ -377,6 +381,7 @@ int machina_main(int argc, char** argv) {
     loop.run_once(-1);
     if (handle_shutdown_request()) break;
   }
+  cpus_terminate_all();
   // Deliver what is queued (the SHUTDOWN event, the last replies) before leaving.
   for (int i = 0; i < 4; ++i) loop.run_once(0);
   monitor_flush_all();

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "util/bql.h"
 #include "util/qemu-timer.h"
 
 namespace machina {
@@ -253,6 +254,7 @@ bool MainLoop::run_bottom_halves() {
 
 bool MainLoop::run_once(int64_t timeout_ns) {
   owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  BqlGuard bql;  // hooks and handlers run under the big lock; the wait below does not hold it
   if (g_timer_loop.load(std::memory_order_relaxed) != this) {
     g_timer_loop.store(this, std::memory_order_release);
   }
@@ -272,13 +274,16 @@ bool MainLoop::run_once(int64_t timeout_ns) {
 
   epoll_event events[64];
   int n;
-  if (timeout_ns < 0) {
-    n = epoll_wait(epfd_, events, 64, -1);
-  } else {
-    timespec ts{time_t(timeout_ns / kNsPerSec), long(timeout_ns % kNsPerSec)};
-    n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
-    if (n < 0 && errno == ENOSYS) {
-      n = epoll_wait(epfd_, events, 64, int((timeout_ns + kNsPerMs - 1) / kNsPerMs));
+  {
+    BqlUnlockGuard unlocked;
+    if (timeout_ns < 0) {
+      n = epoll_wait(epfd_, events, 64, -1);
+    } else {
+      timespec ts{time_t(timeout_ns / kNsPerSec), long(timeout_ns % kNsPerSec)};
+      n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
+      if (n < 0 && errno == ENOSYS) {
+        n = epoll_wait(epfd_, events, 64, int((timeout_ns + kNsPerMs - 1) / kNsPerMs));
+      }
     }
   }
 

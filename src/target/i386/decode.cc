@@ -5,8 +5,9 @@ namespace machina::x86 {
 
 namespace {
 
-// Immediate kinds.
-enum : uint8_t { I_NONE, I_B, I_W, I_Z, I_V, I_BADOP = 0xfe };
+// Immediate kinds: none, byte, word, 16/32 by operand size, full operand size, address size
+// (moffs), word + byte (ENTER).
+enum : uint8_t { I_NONE, I_B, I_W, I_Z, I_V, I_A, I_WB };
 
 struct OpInfo {
   bool modrm;
@@ -14,36 +15,47 @@ struct OpInfo {
   bool valid;
 };
 
+constexpr OpInfo kNone{false, I_NONE, true};
+constexpr OpInfo kModrm{true, I_NONE, true};
+constexpr OpInfo kInvalid{false, I_NONE, false};
+
 OpInfo one_byte_info(uint8_t op) {
   if (op < 0x40) {
     uint8_t lo = op & 7;
-    if (lo <= 3) return {true, I_NONE, true};
+    if (lo <= 3) return kModrm;
     if (lo == 4) return {false, I_B, true};
     if (lo == 5) return {false, I_Z, true};
-    return {false, I_NONE, false};
+    return kInvalid;  // segment push/pop, BCD adjust: invalid in 64-bit mode
   }
-  if (op >= 0x50 && op <= 0x5f) return {false, I_NONE, true};
+  if (op >= 0x50 && op <= 0x5f) return kNone;
   if (op >= 0x70 && op <= 0x7f) return {false, I_B, true};
-  if (op >= 0x84 && op <= 0x8b) return {true, I_NONE, true};
-  if (op >= 0x90 && op <= 0x99) return {false, I_NONE, true};
+  if (op >= 0x84 && op <= 0x8f) return kModrm;
+  if (op >= 0x90 && op <= 0x99) return kNone;
+  if (op >= 0xa4 && op <= 0xa7) return kNone;
+  if (op >= 0xaa && op <= 0xaf) return kNone;
   if (op >= 0xb0 && op <= 0xb7) return {false, I_B, true};
   if (op >= 0xb8 && op <= 0xbf) return {false, I_V, true};
-  if (op >= 0xd0 && op <= 0xd3) return {true, I_NONE, true};
-  if (op >= 0xf8 && op <= 0xfd) return {false, I_NONE, true};
+  if (op >= 0xd0 && op <= 0xd3) return kModrm;
+  if (op >= 0xd8 && op <= 0xdf) return kModrm;  // x87
+  if (op >= 0xe0 && op <= 0xe7) return {false, I_B, true};
+  if (op >= 0xec && op <= 0xef) return kNone;
+  if (op >= 0xf8 && op <= 0xfd) return kNone;
   switch (op) {
     case 0x63:
-    case 0x8d:
-    case 0x8f:
     case 0xfe:
     case 0xff:
-      return {true, I_NONE, true};
+    case 0xf6:
+    case 0xf7:  // F6/F7: the immediate depends on ModRM.reg
+      return kModrm;
     case 0x68:
     case 0xe8:
     case 0xe9:
+    case 0xa9:
       return {false, I_Z, true};
     case 0x6a:
     case 0xeb:
     case 0xa8:
+    case 0xcd:
       return {false, I_B, true};
     case 0x69:
     case 0x81:
@@ -56,40 +68,75 @@ OpInfo one_byte_info(uint8_t op) {
     case 0xc1:
     case 0xc6:
       return {true, I_B, true};
-    case 0xa9:
-      return {false, I_Z, true};
+    case 0xa0:
+    case 0xa1:
+    case 0xa2:
+    case 0xa3:
+      return {false, I_A, true};
     case 0xc2:
+    case 0xca:
       return {false, I_W, true};
+    case 0xc8:
+      return {false, I_WB, true};
+    case 0x6c:
+    case 0x6d:
+    case 0x6e:
+    case 0x6f:
+    case 0x9b:
+    case 0x9c:
+    case 0x9d:
+    case 0x9e:
+    case 0x9f:
     case 0xc3:
     case 0xc9:
+    case 0xcb:
+    case 0xcc:
+    case 0xcf:
+    case 0xd7:
+    case 0xf1:
     case 0xf4:
     case 0xf5:
-      return {false, I_NONE, true};
-    case 0xf6:
-    case 0xf7:
-      return {true, I_NONE, true};  // immediate depends on ModRM.reg
+      return kNone;
   }
-  return {false, I_NONE, false};
+  return kInvalid;
 }
 
 OpInfo two_byte_info(uint8_t op) {
-  if (op >= 0x40 && op <= 0x4f) return {true, I_NONE, true};
+  if (op >= 0x10 && op <= 0x17) return kModrm;  // SSE moves
+  if (op >= 0x18 && op <= 0x1f) return kModrm;  // hint NOPs, prefetch
+  if (op >= 0x20 && op <= 0x23) return kModrm;  // MOV CR/DR (always register form)
+  if (op >= 0x28 && op <= 0x2f) return kModrm;
+  if (op >= 0x40 && op <= 0x4f) return kModrm;  // CMOVcc
+  if (op >= 0x50 && op <= 0x6f) return kModrm;
+  if (op >= 0x70 && op <= 0x73) return {true, I_B, true};
+  if (op >= 0x74 && op <= 0x76) return kModrm;
+  if (op >= 0x7e && op <= 0x7f) return kModrm;
   if (op >= 0x80 && op <= 0x8f) return {false, I_Z, true};
-  if (op >= 0x90 && op <= 0x9f) return {true, I_NONE, true};
+  if (op >= 0x90 && op <= 0x9f) return kModrm;
+  if (op >= 0xc8 && op <= 0xcf) return kNone;  // BSWAP
+  if (op >= 0xd0) return kModrm;               // SSE2 integer, UD0 (FF)
   switch (op) {
-    case 0x0b:
-      return {false, I_NONE, true};
-    case 0x1f:
+    case 0x00:
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x0d:
     case 0xa3:
     case 0xa5:
     case 0xab:
     case 0xad:
+    case 0xae:
     case 0xaf:
     case 0xb0:
     case 0xb1:
+    case 0xb2:
     case 0xb3:
+    case 0xb4:
+    case 0xb5:
     case 0xb6:
     case 0xb7:
+    case 0xb8:
+    case 0xb9:
     case 0xbb:
     case 0xbc:
     case 0xbd:
@@ -97,13 +144,39 @@ OpInfo two_byte_info(uint8_t op) {
     case 0xbf:
     case 0xc0:
     case 0xc1:
-      return {true, I_NONE, true};
+    case 0xc3:
+    case 0xc7:
+      return kModrm;
     case 0xa4:
     case 0xac:
     case 0xba:
+    case 0xc2:
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
       return {true, I_B, true};
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x08:
+    case 0x09:
+    case 0x0b:
+    case 0x30:
+    case 0x31:
+    case 0x32:
+    case 0x33:
+    case 0x34:
+    case 0x35:
+    case 0x77:
+    case 0xa0:
+    case 0xa1:
+    case 0xa2:
+    case 0xa8:
+    case 0xa9:
+    case 0xaa:
+      return kNone;
   }
-  return {false, I_NONE, false};
+  return kInvalid;
 }
 
 }  // namespace
@@ -185,6 +258,7 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
   if (info.modrm) {
     if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
     uint8_t m = bytes[pos++];
+    if (d.opcode >= 0x120 && d.opcode <= 0x123) m |= 0xc0;  // MOV CR/DR ignore ModRM.mod
     d.has_modrm = true;
     d.mod = m >> 6;
     d.reg = ((m >> 3) & 7) | ((d.rex & 4) << 1);
@@ -240,6 +314,12 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
     case I_V:
       imm_size = d.opsize;
       break;
+    case I_A:
+      imm_size = d.addrsize;
+      break;
+    case I_WB:
+      imm_size = 3;
+      break;
   }
   if (!need(imm_size)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
   switch (imm_size) {
@@ -252,10 +332,18 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
       d.imm = static_cast<uint64_t>(static_cast<int64_t>(v));
       break;
     }
+    case 3: {  // ENTER: imm16 frame size, imm8 nesting level
+      uint16_t v;
+      __builtin_memcpy(&v, bytes + pos, 2);
+      d.imm = v;
+      d.imm2 = bytes[pos + 2];
+      break;
+    }
     case 4: {
       int32_t v;
       __builtin_memcpy(&v, bytes + pos, 4);
-      d.imm = static_cast<uint64_t>(static_cast<int64_t>(v));
+      d.imm = imm_kind == I_A ? static_cast<uint64_t>(static_cast<uint32_t>(v))
+                              : static_cast<uint64_t>(static_cast<int64_t>(v));
       break;
     }
     case 8:

@@ -1,20 +1,9 @@
 // x86-64 interpreter for user-mode integer instructions.
 #include "target/i386/interp.h"
 
+#include "target/i386/exec.h"
+
 namespace machina::x86 {
-
-namespace {
-
-inline uint64_t mask_of(unsigned size) {
-  return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
-}
-inline uint64_t msb(uint64_t v, unsigned size) {
-  return (v >> (size * 8 - 1)) & 1;
-}
-inline int64_t sext(uint64_t v, unsigned size) {
-  unsigned sh = 64 - size * 8;
-  return static_cast<int64_t>(v << sh) >> sh;
-}
 
 uint64_t szp_flags(uint64_t r, unsigned size) {
   r &= mask_of(size);
@@ -24,126 +13,6 @@ uint64_t szp_flags(uint64_t r, unsigned size) {
   if (!(__builtin_popcount(static_cast<unsigned>(r & 0xff)) & 1)) f |= kPF;
   return f;
 }
-
-class Exec {
- public:
-  Exec(CpuState& s, CpuMemory& m, const DecodedInsn& d) : s_(s), m_(m), d_(d) {
-    next_rip_ = s.rip + d.len;
-  }
-  StepResult run();
-
- private:
-  // Registers.
-  uint64_t get_reg(unsigned idx, unsigned size) const {
-    if (size == 1 && !d_.rex && idx >= 4 && idx < 8) return (s_.regs[idx - 4] >> 8) & 0xff;
-    return s_.regs[idx] & mask_of(size);
-  }
-  void set_reg(unsigned idx, unsigned size, uint64_t v) {
-    uint64_t& r = (size == 1 && !d_.rex && idx >= 4 && idx < 8) ? s_.regs[idx - 4] : s_.regs[idx];
-    switch (size) {
-      case 1:
-        if (&r != &s_.regs[idx])
-          r = (r & ~0xff00ull) | ((v & 0xff) << 8);
-        else
-          r = (r & ~0xffull) | (v & 0xff);
-        break;
-      case 2:
-        r = (r & ~0xffffull) | (v & 0xffff);
-        break;
-      case 4:
-        r = v & 0xffffffffull;
-        break;
-      default:
-        r = v;
-    }
-  }
-
-  // Memory operand address, without (lea) or with segment base.
-  uint64_t ea_offset() const {
-    uint64_t a;
-    if (d_.rip_relative) {
-      a = next_rip_ + d_.disp;
-    } else {
-      a = d_.disp;
-      if (d_.base != kNoReg) a += s_.regs[d_.base];
-      if (d_.index != kNoReg) a += s_.regs[d_.index] << d_.scale;
-    }
-    if (d_.addrsize == 4) a &= 0xffffffffull;
-    return a;
-  }
-  uint64_t ea() const {
-    uint64_t a = ea_offset();
-    if (d_.seg == kSegFS) a += s_.fs_base;
-    if (d_.seg == kSegGS) a += s_.gs_base;
-    return a;
-  }
-  bool read_mem(uint64_t addr, unsigned size, uint64_t* v) {
-    *v = 0;
-    if (!m_.read(addr, v, size)) return fault();
-    return true;
-  }
-  bool write_mem(uint64_t addr, unsigned size, uint64_t v) {
-    if (!m_.write(addr, &v, size)) return fault();
-    return true;
-  }
-  bool fault() {
-    result_ = StepResult::MemoryFault;
-    return false;
-  }
-  bool read_rm(unsigned size, uint64_t* v) {
-    if (d_.mod == 3) {
-      *v = get_reg(d_.rm, size);
-      return true;
-    }
-    return read_mem(ea(), size, v);
-  }
-  bool write_rm(unsigned size, uint64_t v) {
-    if (d_.mod == 3) {
-      set_reg(d_.rm, size, v);
-      return true;
-    }
-    return write_mem(ea(), size, v);
-  }
-  bool push(uint64_t v, unsigned size) {
-    uint64_t sp = s_.regs[RSP] - size;
-    if (!write_mem(sp, size, v)) return false;
-    s_.regs[RSP] = sp;
-    return true;
-  }
-  bool pop(uint64_t* v, unsigned size) {
-    if (!read_mem(s_.regs[RSP], size, v)) return false;
-    s_.regs[RSP] += size;
-    return true;
-  }
-
-  void set_cc(CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r, uint64_t aux) {
-    s_.cc.op = op;
-    s_.cc.size = static_cast<uint8_t>(size);
-    s_.cc.a = a;
-    s_.cc.b = b;
-    s_.cc.res = r;
-    s_.cc.aux = aux;
-  }
-  bool cond(unsigned cc) const;
-  uint64_t alu(unsigned op, uint64_t a, uint64_t b, unsigned size);
-  uint64_t shift(unsigned op, uint64_t v, unsigned count, unsigned size);
-  uint64_t shld(uint64_t dst, uint64_t src, unsigned count, unsigned size, bool left);
-
-  StepResult ud() { return StepResult::InvalidOp; }
-  unsigned byte_or_op(unsigned op) const { return (op & 1) ? d_.opsize : 1; }
-
-  StepResult alu_forms(unsigned op);
-  StepResult group3(unsigned size);
-  StepResult group45(unsigned size);
-  StepResult bit_op(unsigned kind, uint64_t bit_offset, bool from_reg);
-  StepResult two_byte();
-
-  CpuState& s_;
-  CpuMemory& m_;
-  const DecodedInsn& d_;
-  uint64_t next_rip_;
-  StepResult result_ = StepResult::Ok;
-};
 
 bool Exec::cond(unsigned cc) const {
   uint64_t f = s_.arith_flags();
@@ -507,10 +376,77 @@ StepResult Exec::two_byte() {
   }
   if (op >= 0x90 && op <= 0x9f) return write_rm(1, cond(op & 15)) ? StepResult::Ok : result_;
   switch (op) {
-    case 0x0b:
-      return ud();
-    case 0x1f:
+    case 0x00:
+      return system_0f00();
+    case 0x01:
+      return system_0f01();
+    case 0x05:
+      return syscall();
+    case 0x06:  // CLTS
+      if (s_.cpl != 0) return gp();
+      s_.cr0 &= ~kCr0TS;
       return StepResult::Ok;
+    case 0x07:
+      return sysret();
+    case 0x08:  // INVD, WBINVD: no caches to write back
+    case 0x09:
+      return s_.cpl != 0 ? gp() : StepResult::Ok;
+    case 0x0b:  // UD2
+    case 0xb9:  // UD1
+    case 0xff:  // UD0
+      return ud();
+    case 0x0d:           // PREFETCH/PREFETCHW
+    case 0x18 ... 0x1f:  // hint NOPs (prefetchh, NOP r/m, ENDBR64 decode as these)
+      if (op == 0x0d && d_.mod == 3) return ud();
+      return StepResult::Ok;
+    case 0x20:
+    case 0x22:
+      return mov_cr();
+    case 0x21:
+    case 0x23:
+      return mov_dr();
+    case 0x30:
+      return wrmsr();
+    case 0x31:
+      return rdtsc(false);
+    case 0x32:
+      return rdmsr();
+    case 0x33:  // RDPMC: no performance counters
+      return gp();
+    case 0xa0:
+    case 0xa8:
+      return push(s_.seg[op == 0xa0 ? FS : GS].selector, size == 2 ? 2 : 8) ? StepResult::Ok
+                                                                            : result_;
+    case 0xa1:
+    case 0xa9:
+      return pop_sreg(op == 0xa1 ? FS : GS);
+    case 0xa2:
+      return cpuid();
+    case 0xae:
+      return group15();
+    case 0xc3:  // MOVNTI m32/m64, r
+      if (d_.mod == 3 || size == 2) return ud();
+      return write_rm(size, get_reg(d_.reg, size)) ? StepResult::Ok : result_;
+    case 0xc7:
+      if ((d_.reg & 7) == 1 && d_.mod != 3) return cmpxchg_wide();
+      return ud();
+    case 0xc8 ... 0xcf: {  // BSWAP
+      unsigned r = (op & 7) | ((d_.rex & 1) << 3);
+      if (size == 8)
+        s_.regs[r] = __builtin_bswap64(s_.regs[r]);
+      else if (size == 4)
+        set_reg(r, 4, __builtin_bswap32(static_cast<uint32_t>(s_.regs[r])));
+      else
+        set_reg(r, 2, 0);  // undefined; zero like common hardware
+      return StepResult::Ok;
+    }
+    case 0x10 ... 0x17:
+    case 0x28 ... 0x2f:
+    case 0x50 ... 0x7f:
+    case 0xc2:
+    case 0xc4 ... 0xc6:
+    case 0xd0 ... 0xfe:
+      return sse_op();
     case 0xa3:
     case 0xab:
     case 0xb3:
@@ -594,21 +530,71 @@ StepResult Exec::two_byte() {
   return ud();
 }
 
+namespace {
+
+// Whether a LOCK prefix is allowed: only on the read-modify-write forms with a memory
+// destination (SDM vol. 2, LOCK).
+bool lock_allowed(const DecodedInsn& d) {
+  if (!d.has_modrm || d.mod == 3) return false;
+  unsigned op = d.opcode, reg = d.reg & 7;
+  if (op < 0x40) return (op & 7) <= 1 && (op >> 3) != 7;
+  switch (op) {
+    case 0x80:
+    case 0x81:
+    case 0x83:
+      return reg != 7;
+    case 0x86:
+    case 0x87:
+    case 0x1ab:
+    case 0x1b0:
+    case 0x1b1:
+    case 0x1b3:
+    case 0x1bb:
+    case 0x1c0:
+    case 0x1c1:
+      return true;
+    case 0xf6:
+    case 0xf7:
+      return reg == 2 || reg == 3;
+    case 0xfe:
+    case 0xff:
+      return reg <= 1;
+    case 0x1ba:
+      return reg >= 5;
+    case 0x1c7:
+      return reg == 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 StepResult Exec::run() {
-  if (d_.lock && (!d_.has_modrm || d_.mod == 3)) return ud();
+  if (d_.lock && !lock_allowed(d_)) return ud();
+  unsigned op = d_.opcode;
+  // A faulting instruction leaves no trace: the flags of a read-modify-write whose write
+  // faults are put back (the instruction is restarted after the fault is handled).
+  bool mem_operand = d_.has_modrm && d_.mod != 3;
+  LazyFlags saved_cc;
+  if (mem_operand) saved_cc = s_.cc;
+  StepResult r;
+  if (op >= 0x100)
+    r = two_byte();
+  else if (op < 0x40)
+    r = alu_forms(op);
+  else
+    r = one_byte();
+  if (r == StepResult::Ok || r == StepResult::Halt)
+    s_.rip = next_rip_;
+  else if (mem_operand)
+    s_.cc = saved_cc;
+  return r;
+}
+
+StepResult Exec::one_byte() {
   unsigned op = d_.opcode;
   unsigned size = d_.opsize;
   uint64_t a, b;
-  if (op >= 0x100) {
-    StepResult r = two_byte();
-    if (r == StepResult::Ok) s_.rip = next_rip_;
-    return r;
-  }
-  if (op < 0x40) {
-    StepResult r = alu_forms(op);
-    if (r == StepResult::Ok) s_.rip = next_rip_;
-    return r;
-  }
   StepResult res = StepResult::Ok;
   switch (op) {
     case 0x50 ... 0x57:
@@ -760,8 +746,7 @@ StepResult Exec::run() {
       next_rip_ += d_.imm;
       break;
     case 0xf4:
-      res = StepResult::Halt;
-      break;
+      return hlt();
     case 0xf5:
       s_.set_arith_flags(s_.cf() ? 0 : kCF, kCF);
       break;
@@ -777,8 +762,7 @@ StepResult Exec::run() {
       break;
     case 0xfa:
     case 0xfb:
-      s_.flags_other = (s_.flags_other & ~(1ull << 9)) | (op == 0xfb ? 1ull << 9 : 0);
-      break;
+      return cli_sti(op == 0xfb);
     case 0xfc:
     case 0xfd:
       s_.flags_other = (s_.flags_other & ~kDF) | (op == 0xfd ? kDF : 0);
@@ -790,13 +774,10 @@ StepResult Exec::run() {
       break;
     }
     default:
-      return ud();
+      return one_byte_misc();
   }
-  s_.rip = next_rip_;
   return res;
 }
-
-}  // namespace
 
 StepResult execute(CpuState& state, CpuMemory& mem, const DecodedInsn& insn) {
   return Exec(state, mem, insn).run();

@@ -1,4 +1,4 @@
-// x86-64 interpreter (64-bit mode, user-mode integer instructions).
+// x86-64 interpreter (64-bit mode): executes one instruction at a time.
 #pragma once
 
 #include "target/i386/cpu.h"
@@ -12,6 +12,7 @@ enum class StepResult : uint8_t {
   InvalidOp,    // #UD: unknown or invalid opcode (RIP not advanced)
   DivideError,  // #DE: DIV/IDIV by zero or quotient overflow (RIP not advanced)
   MemoryFault,  // memory access failed (RIP not advanced)
+  Exception,    // an exception is recorded in state.exc (RIP not advanced for faults)
 };
 
 // Executes one instruction at state.rip. On InvalidOp/DivideError nothing is changed and RIP still

@@ -1,0 +1,64 @@
+// The software CPU's execution loop for one x86 CPU: instruction fetch through the TLB, a cache
+// of decoded instructions keyed by physical address (validated against the bytes in memory, so
+// self-modifying code is always seen), interrupt and exception delivery.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "target/i386/decode.h"
+#include "target/i386/x86-cpu.h"
+
+namespace machina::tcg {
+
+enum class ExitReason : uint8_t {
+  Budget,       // ran the number of instructions asked for
+  Halted,       // HLT (or waiting for SIPI) with nothing to wake it
+  ExitRequest,  // kCpuIrqExit was raised (pause, stop)
+  TripleFault,  // the machine must reset
+};
+
+class CpuExec {
+ public:
+  explicit CpuExec(x86::X86Cpu& cpu);
+  ~CpuExec();
+  CpuExec(const CpuExec&) = delete;
+  CpuExec& operator=(const CpuExec&) = delete;
+
+  // Runs up to `budget` instructions.
+  ExitReason run(uint64_t budget);
+  // Whether a halted CPU has something that wakes it (called on the vCPU thread).
+  bool has_work() const;
+  uint64_t instructions() const { return icount_; }
+
+ private:
+  struct CachedInsn {
+    uint64_t paddr = ~uint64_t{0};
+    uint64_t bytes[2] = {};  // the instruction's bytes, zero-padded to 16
+    uint64_t mask[2] = {};   // which of the 16 bytes belong to it
+    x86::DecodedInsn insn;
+  };
+  // The translation of the page instructions are being fetched from.
+  struct CodePage {
+    uint64_t page = ~uint64_t{0};  // linear
+    const uint8_t* host = nullptr;
+    uint64_t paddr = 0;
+    uint64_t generation = 0;
+    unsigned cpl = 0;
+  };
+  static constexpr unsigned kCacheBits = 14;
+
+  // Takes a pending interrupt if it can; false if the CPU should stop (triple fault).
+  bool service_interrupts(uint32_t req, bool* stop);
+  bool deliver_exception();
+  const x86::DecodedInsn* fetch_decode(x86::DecodedInsn* scratch);
+
+  x86::X86Cpu& cpu_;
+  x86::CpuState& env_;
+  x86::X86Mmu& mmu_;
+  std::unique_ptr<CachedInsn[]> cache_;
+  CodePage code_;
+  uint64_t icount_ = 0;
+};
+
+}  // namespace machina::tcg

@@ -1,0 +1,146 @@
+// The q35 machine (QEMU's "pc-q35-7.2", alias "q35"): RAM split around the PCI hole and the legacy
+// PC devices on an ISA bus. See pc.h. CPUs, the APICs, PCI, ACPI and firmware come later.
+#include <string>
+
+#include "chardev/char.h"
+#include "hw/char/serial-isa.h"
+#include "hw/core/sysbus.h"
+#include "hw/i386/pc-gsi.h"
+#include "hw/i386/pc-platform.h"
+#include "hw/i386/pc.h"
+#include "hw/isa/isa-bridge.h"
+#include "hw/rtc/mc146818rtc-pc-cmos.h"
+#include "hw/timer/i8254-speaker-port.h"
+#include "hw/timer/i8254.h"
+
+namespace machina {
+
+namespace {
+
+constexpr uint64_t kGiB = 1ull << 30;
+constexpr uint64_t k4GiB = 4 * kGiB;
+
+}  // namespace
+
+PcRamLayout pc_q35_ram_layout(uint64_t ram_size) {
+  // As QEMU's pc_q35_init: the low memory ends at 2 GiB (big machines) or 2.75 GiB.
+  uint64_t lowmem = ram_size >= 0xb0000000 ? 0x80000000 : 0xb0000000;
+  PcRamLayout l;
+  if (ram_size >= lowmem) {
+    l.below_4g = lowmem;
+    l.above_4g = ram_size - lowmem;
+  } else {
+    l.below_4g = ram_size;
+  }
+  return l;
+}
+
+PcMachine* pc_machine() {
+  return dynamic_cast<PcMachine*>(object_resolve_path("/machine"));
+}
+
+Status PcMachine::init(const MachineParams& params) {
+  params_ = params;
+  if (Status s = init_ram(params.ram_size); !s.ok()) return s;
+  if (Status s = init_isa_devices(params); !s.ok()) return s;
+  if (Status s = init_dummy_ports(); !s.ok()) return s;
+  return pc_platform_init(*this, params);
+}
+
+Status PcMachine::init_ram(uint64_t ram_size) {
+  layout_ = pc_q35_ram_layout(ram_size);
+  if (ram_size == 0) return Status::Ok();
+  if (Status s = ram_.init_ram(this, machine_class().default_ram_id, ram_size); !s.ok()) return s;
+  MemoryTransaction tx;
+  ram_below_4g_.init_alias(this, "ram-below-4g", &ram_, 0, layout_.below_4g);
+  if (Status s = get_system_memory()->add_subregion(0, &ram_below_4g_); !s.ok()) return s;
+  if (layout_.above_4g) {
+    ram_above_4g_.init_alias(this, "ram-above-4g", &ram_, layout_.below_4g, layout_.above_4g);
+    if (Status s = get_system_memory()->add_subregion(k4GiB, &ram_above_4g_); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status PcMachine::init_isa_devices(const MachineParams& params) {
+  auto g = sysbus_create(kTypePcGsi, "gsi");
+  if (!g.ok()) return g.error();
+  gsi_ = g.value();
+
+  auto bus = isa_bridge_create("isa-bridge");
+  if (!bus.ok()) return bus.error();
+  isa_bus_ = bus.value();
+  for (int i = 0; i < kIsaNumIrqs; ++i) isa_bus_->set_irq(i, gsi_line(i));
+
+  // The master's INT goes to the CPU once there is one.
+  auto pics = i8259_init(*isa_bus_, nullptr, "pic-master", "pic-slave");
+  if (!pics.ok()) return pics.error();
+  pics_ = pics.value();
+  for (int i = 0; i < kIsaNumIrqs; ++i) gsi_->connect_gpio_out(kGsiOutI8259, i, pics_.irqs[i]);
+
+  auto pit = isa_create_simple(*isa_bus_, kTypeI8254, {}, "pit",
+                               [this](Device& d) { d.connect_gpio_out("", 0, isa_bus_->irq(0)); });
+  if (!pit.ok()) return pit.error();
+  auto* pit_dev = static_cast<I8254*>(pit.value());
+  auto spk = isa_create_simple(*isa_bus_, kTypeSpeakerPort, {}, "pcspk", [pit_dev](Device& d) {
+    static_cast<SpeakerPort&>(d).set_pit(pit_dev);
+  });
+  if (!spk.ok()) return spk.error();
+
+  auto rtc = isa_create_simple(*isa_bus_, kTypeMc146818Rtc, {}, "rtc");
+  if (!rtc.ok()) return rtc.error();
+  rtc_ = static_cast<Mc146818Rtc*>(rtc.value());
+  pc_cmos_set_memory(*rtc_, layout_.below_4g, layout_.above_4g);
+  pc_cmos_set_cpus(*rtc_, params.smp_cpus);
+
+  auto kbd = isa_create_simple(*isa_bus_, "i8042", {}, "i8042");
+  if (!kbd.ok()) return kbd.error();
+
+  // COM1-COM4 for the -serial options (their chardevs are "serial0".."serial3", as QEMU's
+  // serial_hd()).
+  for (int i = 0; i < kMaxIsaSerialPorts; ++i) {
+    std::string label = "serial" + std::to_string(i);
+    if (!chardev_find(label)) continue;
+    auto s = isa_create_simple(*isa_bus_, kTypeIsaSerial,
+                               {{"index", std::to_string(i)}, {"chardev", label}}, label);
+    if (!s.ok()) return s.error();
+  }
+  return Status::Ok();
+}
+
+Status PcMachine::init_dummy_ports() {
+  auto dummy = [this](MemoryRegion& mr, const char* name, uint16_t port) {
+    MemoryRegionOps ops;
+    ops.read = [](uint64_t, unsigned) -> uint64_t { return 0xff; };
+    ops.write = [](uint64_t, uint64_t, unsigned) {};
+    ops.impl.min_access_size = 1;
+    ops.impl.max_access_size = 1;
+    mr.init_io(this, name, std::move(ops), 1);
+    return get_system_io()->add_subregion(port, &mr);
+  };
+  if (Status s = dummy(port80_, "ioport80", 0x80); !s.ok()) return s;
+  if (Status s = dummy(port_ed_, "ioportED", 0xed); !s.ok()) return s;
+  return dummy(port_f0_, "ioportF0", 0xf0);
+}
+
+namespace {
+
+TypeRegistration q35_machine_type{TypeInfo{
+    .name = kTypePcQ35Machine,
+    .parent = kTypeMachine,
+    .instance_new = [] { return new PcMachine(); },
+    .class_init =
+        [](ObjectClass& c) {
+          auto& mc = static_cast<MachineClass&>(c);
+          mc.name = "pc-q35-7.2";
+          mc.alias = "q35";
+          mc.desc = "Standard PC (Q35 + ICH9, 2009)";
+          mc.is_default = true;
+          mc.max_cpus = 288;
+          mc.default_ram_id = "pc.ram";
+          mc.default_ram_size = 128ull << 20;
+        },
+}};
+
+}  // namespace
+
+}  // namespace machina

@@ -1,0 +1,44 @@
+// The CPUs of an x86 machine and their interrupt plumbing (QEMU's hw/i386/x86.c x86_cpus_init
+// and the APIC wiring of pc.c): one CPU device per -smp CPU with its local APIC, the I/O APIC,
+// the 8259's INT on the boot CPU's LINT0, and a vCPU from the current accelerator.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw/intc/apic.h"
+#include "hw/intc/ioapic.h"
+#include "qapi/error.h"
+#include "system/cpus.h"
+#include "target/i386/x86-cpu.h"
+
+namespace machina {
+
+class PcMachine;
+
+class X86Cpus {
+ public:
+  X86Cpus() = default;
+  ~X86Cpus();
+  X86Cpus(const X86Cpus&) = delete;
+  X86Cpus& operator=(const X86Cpus&) = delete;
+
+  // Creates `count` CPUs of `model` ("" = default) at /machine/unattached/device[N] with their
+  // APICs (child "lapic"), maps the xAPIC page, creates the I/O APIC at /machine/ioapic on the
+  // GSI fan-out and connects the 8259 pair to the boot CPU. Errors: unknown model (as QEMU:
+  // "unable to find CPU model 'x'"), bad count.
+  Status init(PcMachine& machine, unsigned count, const std::string& model);
+
+  x86::X86Cpu& bsp() { return *cpus_.front(); }
+  const std::vector<x86::X86Cpu*>& cpus() const { return cpus_; }
+  IoApic* ioapic() { return ioapic_; }
+
+ private:
+  std::vector<x86::X86Cpu*> cpus_;
+  std::vector<Apic*> apics_;
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  IoApic* ioapic_ = nullptr;
+};
+
+}  // namespace machina

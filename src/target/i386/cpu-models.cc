@@ -1,0 +1,131 @@
+// The CPU models and the CPUID leaves they answer.
+#include "target/i386/cpu-models.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace machina::x86 {
+
+namespace {
+
+using namespace feat;
+
+// QEMU's qemu64 identity (vendor, family 15 model 107 stepping 1, brand), with only the
+// features machina's software CPU implements.
+const uint32_t kBaseEdx = kFPU | kPSE | kTSC | kMSR | kPAE | kCX8 | kAPIC | kSEP | kMTRR | kPGE |
+                          kCMOV | kPAT | kCLFLUSH | kMMX | kFXSR | kSSE | kSSE2;
+
+std::vector<X86CpuModel> make_models() {
+  return {
+      {"qemu64", "QEMU Virtual CPU version 2.5+", "AuthenticAMD", 15, 107, 1, kBaseEdx,
+       kCX16 | kHypervisor, kSYSCALL | kNX | kLM, kLAHF_LM, "QEMU Virtual CPU version 2.5+", 40,
+       48},
+      // "base": the same identity without the hypervisor bit.
+      {"base", "base CPU model type with no features enabled", "AuthenticAMD", 15, 107, 1, kBaseEdx,
+       kCX16, kSYSCALL | kNX | kLM, kLAHF_LM, "QEMU Virtual CPU version 2.5+", 40, 48},
+  };
+}
+
+// The brand string, NUL-padded to 48 bytes.
+void brand_words(const char* s, uint32_t words[12]) {
+  char buf[48] = {};
+  std::memcpy(buf, s, std::min<size_t>(std::strlen(s), sizeof buf));
+  std::memcpy(words, buf, sizeof buf);
+}
+
+}  // namespace
+
+const std::vector<X86CpuModel>& x86_cpu_models() {
+  static const std::vector<X86CpuModel> models = make_models();
+  return models;
+}
+
+const X86CpuModel& x86_default_cpu_model() {
+  return x86_cpu_models().front();
+}
+
+const X86CpuModel* x86_cpu_model_find(const std::string& name) {
+  for (const X86CpuModel& m : x86_cpu_models())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+void cpuid_query(const X86CpuModel& m, uint32_t apic_id, uint32_t leaf, uint32_t subleaf,
+                 uint32_t out[4]) {
+  (void)subleaf;
+  uint32_t& eax = out[0];
+  uint32_t& ebx = out[1];
+  uint32_t& ecx = out[2];
+  uint32_t& edx = out[3];
+  eax = ebx = ecx = edx = 0;
+  const uint32_t kMaxBasic = 0xd, kMaxExt = 0x80000008;
+  // Out-of-range basic leaves return the highest basic leaf's data (as Intel documents);
+  // out-of-range extended leaves return zeros (as AMD does).
+  if (leaf < 0x80000000 && leaf > kMaxBasic) leaf = kMaxBasic;
+  unsigned fam = m.family, ext_fam = 0;
+  if (fam > 15) {
+    ext_fam = fam - 15;
+    fam = 15;
+  }
+  uint32_t signature = ((m.model >> 4) << 16) | (ext_fam << 20) | (fam << 8) |
+                       ((m.model & 0xf) << 4) | (m.stepping & 0xf);
+  switch (leaf) {
+    case 0: {
+      eax = kMaxBasic;
+      uint32_t v[3];
+      std::memcpy(v, m.vendor, 12);
+      ebx = v[0];
+      edx = v[1];
+      ecx = v[2];
+      break;
+    }
+    case 1:
+      eax = signature;
+      // CLFLUSH line size 8 (x8 = 64 bytes), 1 logical processor, initial APIC ID.
+      ebx = (apic_id << 24) | (1u << 16) | (8u << 8);
+      ecx = m.features_1_ecx;
+      edx = m.features_1_edx;
+      break;
+    case 0x80000000: {
+      eax = kMaxExt;
+      uint32_t v[3];
+      std::memcpy(v, m.vendor, 12);
+      ebx = v[0];
+      edx = v[1];
+      ecx = v[2];
+      break;
+    }
+    case 0x80000001:
+      eax = signature;
+      ecx = m.features_81_ecx;
+      edx = m.features_81_edx;
+      break;
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004: {
+      uint32_t all[12];
+      brand_words(m.brand, all);
+      std::memcpy(out, all + (leaf - 0x80000002) * 4, 16);
+      break;
+    }
+    case 0x80000005:
+      // L1 TLBs and caches (AMD format): 64 KiB 2-way data and instruction caches, 64-byte lines.
+      eax = 0x01ff01ff;
+      ebx = 0x01ff01ff;
+      ecx = 0x40020140;
+      edx = 0x40020140;
+      break;
+    case 0x80000006:
+      // L2: 512 KiB 16-way, 64-byte lines.
+      ebx = 0x42004200;
+      ecx = 0x02008140;
+      break;
+    case 0x80000008:
+      eax = m.phys_bits | (m.virt_bits << 8);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace machina::x86

@@ -1,0 +1,264 @@
+// The execution context of one x86 instruction: operand access, flags, exceptions. The
+// interpreter's instruction groups (interp*.cc, sse*.cc, fpu*.cc) are members of Exec.
+#pragma once
+
+#include <cstdint>
+
+#include "target/i386/cpu.h"
+#include "target/i386/decode.h"
+#include "target/i386/interp.h"
+
+namespace machina::x86 {
+
+inline uint64_t mask_of(unsigned size) {
+  return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+inline uint64_t msb(uint64_t v, unsigned size) {
+  return (v >> (size * 8 - 1)) & 1;
+}
+inline int64_t sext(uint64_t v, unsigned size) {
+  unsigned sh = 64 - size * 8;
+  return static_cast<int64_t>(v << sh) >> sh;
+}
+// ZF, SF and PF of a result.
+uint64_t szp_flags(uint64_t r, unsigned size);
+
+class Exec {
+ public:
+  Exec(CpuState& s, CpuMemory& m, const DecodedInsn& d) : s_(s), m_(m), d_(d) {
+    next_rip_ = s.rip + d.len;
+  }
+  StepResult run();
+
+  // --- registers
+  uint64_t get_reg(unsigned idx, unsigned size) const {
+    if (size == 1 && !d_.rex && idx >= 4 && idx < 8) return (s_.regs[idx - 4] >> 8) & 0xff;
+    return s_.regs[idx] & mask_of(size);
+  }
+  void set_reg(unsigned idx, unsigned size, uint64_t v) {
+    if (size == 1 && !d_.rex && idx >= 4 && idx < 8) {
+      uint64_t& r = s_.regs[idx - 4];
+      r = (r & ~0xff00ull) | ((v & 0xff) << 8);
+      return;
+    }
+    uint64_t& r = s_.regs[idx];
+    switch (size) {
+      case 1:
+        r = (r & ~0xffull) | (v & 0xff);
+        break;
+      case 2:
+        r = (r & ~0xffffull) | (v & 0xffff);
+        break;
+      case 4:
+        r = v & 0xffffffffull;
+        break;
+      default:
+        r = v;
+    }
+  }
+
+  // --- memory operands
+  // Effective address without (LEA) and with the segment base.
+  uint64_t ea_offset() const {
+    uint64_t a;
+    if (d_.rip_relative) {
+      a = next_rip_ + d_.disp;
+    } else {
+      a = d_.disp;
+      if (d_.base != kNoReg) a += s_.regs[d_.base];
+      if (d_.index != kNoReg) a += s_.regs[d_.index] << d_.scale;
+    }
+    if (d_.addrsize == 4) a &= 0xffffffffull;
+    return a;
+  }
+  uint64_t seg_base(unsigned seg) const {
+    if (seg == kSegFS) return s_.fs_base;
+    if (seg == kSegGS) return s_.gs_base;
+    return 0;  // 64-bit mode: the other segments are flat
+  }
+  uint64_t ea() const { return ea_offset() + seg_base(d_.seg); }
+
+  // The inline TLB hit path for RAM: the entry if `addr`..+size is within one RAM page this
+  // mode may access.
+  TlbEntry* fast_entry(uint64_t addr, unsigned size, bool write) const {
+    if (!m_.tlb || (addr & 0xfff) + size > 4096) return nullptr;
+    uint64_t page = addr & ~uint64_t{0xfff};
+    TlbEntry& e = m_.tlb->slot(page, s_.cpl == 3);
+    return (write ? e.fast_write : e.fast_read) == page ? &e : nullptr;
+  }
+  bool read_mem(uint64_t addr, unsigned size, uint64_t* v) {
+    *v = 0;
+    if (TlbEntry* e = fast_entry(addr, size, false)) {
+      const uint8_t* p = e->host + (addr & 0xfff);
+      switch (size) {
+        case 1:
+          *v = *p;
+          return true;
+        case 2:
+          __builtin_memcpy(v, p, 2);
+          return true;
+        case 4:
+          __builtin_memcpy(v, p, 4);
+          return true;
+        case 8:
+          __builtin_memcpy(v, p, 8);
+          return true;
+      }
+    }
+    if (!m_.read(addr, v, size)) return fault();
+    return true;
+  }
+  bool write_mem(uint64_t addr, unsigned size, uint64_t v) {
+    if (TlbEntry* e = fast_entry(addr, size, true)) {
+      uint8_t* p = e->host + (addr & 0xfff);
+      switch (size) {
+        case 1:
+          *p = static_cast<uint8_t>(v);
+          return true;
+        case 2:
+          __builtin_memcpy(p, &v, 2);
+          return true;
+        case 4:
+          __builtin_memcpy(p, &v, 4);
+          return true;
+        case 8:
+          __builtin_memcpy(p, &v, 8);
+          return true;
+      }
+    }
+    if (!m_.write(addr, &v, size)) return fault();
+    return true;
+  }
+  bool read_buf(uint64_t addr, void* buf, unsigned len) {
+    if (!m_.read(addr, buf, len)) return fault();
+    return true;
+  }
+  bool write_buf(uint64_t addr, const void* buf, unsigned len) {
+    if (!m_.write(addr, buf, len)) return fault();
+    return true;
+  }
+  // Whether the memory operand is addressed through the stack segment (base RSP or RBP).
+  bool stack_operand() const {
+    return !d_.rip_relative && (d_.base == RSP || d_.base == RBP) && d_.seg == kSegNone;
+  }
+  bool read_rm(unsigned size, uint64_t* v) {
+    if (d_.mod == 3) {
+      *v = get_reg(d_.rm, size);
+      return true;
+    }
+    stack_access_ = stack_operand();
+    bool ok = read_mem(ea(), size, v);
+    stack_access_ = false;
+    return ok;
+  }
+  bool write_rm(unsigned size, uint64_t v) {
+    if (d_.mod == 3) {
+      set_reg(d_.rm, size, v);
+      return true;
+    }
+    stack_access_ = stack_operand();
+    bool ok = write_mem(ea(), size, v);
+    stack_access_ = false;
+    return ok;
+  }
+  bool push(uint64_t v, unsigned size) {
+    uint64_t sp = s_.regs[RSP] - size;
+    stack_access_ = true;
+    if (!write_mem(sp, size, v)) return false;
+    stack_access_ = false;
+    s_.regs[RSP] = sp;
+    return true;
+  }
+  bool pop(uint64_t* v, unsigned size) {
+    stack_access_ = true;
+    if (!read_mem(s_.regs[RSP], size, v)) return false;
+    stack_access_ = false;
+    s_.regs[RSP] += size;
+    return true;
+  }
+  // A failed memory access: the memory recorded an exception (#PF) or the access is simply
+  // unbacked (MemoryFault). A non-canonical address is #GP(0), or #SS(0) for a stack access.
+  bool fault() {
+    if (s_.exc.pending && stack_access_ && s_.exc.vector == kExcGP && s_.exc.error_code == 0)
+      s_.exc.vector = kExcSS;
+    result_ = s_.exc.pending ? StepResult::Exception : StepResult::MemoryFault;
+    return false;
+  }
+
+  // --- flags
+  void set_cc(CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r, uint64_t aux) {
+    s_.cc.op = op;
+    s_.cc.size = static_cast<uint8_t>(size);
+    s_.cc.a = a;
+    s_.cc.b = b;
+    s_.cc.res = r;
+    s_.cc.aux = aux;
+  }
+  bool cond(unsigned cc) const;
+
+  // --- exceptions: record one in the state and end the instruction with it.
+  StepResult raise(uint8_t vector) {
+    s_.exc = {true, vector, false, 0};
+    return StepResult::Exception;
+  }
+  StepResult raise(uint8_t vector, uint32_t error_code) {
+    s_.exc = {true, vector, true, error_code};
+    return StepResult::Exception;
+  }
+  StepResult gp(uint32_t error_code = 0) { return raise(kExcGP, error_code); }
+  StepResult ud() { return StepResult::InvalidOp; }
+  unsigned byte_or_op(unsigned op) const { return (op & 1) ? d_.opsize : 1; }
+
+  // --- instruction groups
+  uint64_t alu(unsigned op, uint64_t a, uint64_t b, unsigned size);
+  uint64_t shift(unsigned op, uint64_t v, unsigned count, unsigned size);
+  uint64_t shld(uint64_t dst, uint64_t src, unsigned count, unsigned size, bool left);
+  StepResult alu_forms(unsigned op);
+  StepResult group3(unsigned size);
+  StepResult group45(unsigned size);
+  StepResult bit_op(unsigned kind, uint64_t bit_offset, bool from_reg);
+  StepResult two_byte();
+  StepResult one_byte();
+  StepResult one_byte_misc();
+  StepResult cmpxchg_wide();  // 0F C7 /1: CMPXCHG8B / CMPXCHG16B
+  // interp-string.cc: MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with REP/REPE/REPNE.
+  StepResult string_op();
+  // interp-system.cc: privileged and system instructions.
+  StepResult system_0f00();  // SLDT/STR/LLDT/LTR/VERR/VERW
+  StepResult system_0f01();  // SGDT/SIDT/LGDT/LIDT/SMSW/LMSW/INVLPG/SWAPGS/RDTSCP/...
+  StepResult mov_cr();       // 0F 20 / 0F 22
+  StepResult mov_dr();       // 0F 21 / 0F 23
+  StepResult rdmsr();
+  StepResult wrmsr();
+  StepResult cpuid();
+  StepResult rdtsc(bool with_aux);
+  StepResult syscall();
+  StepResult sysret();
+  StepResult iret();
+  StepResult far_return(bool has_imm);
+  StepResult int_n(uint8_t vector);
+  StepResult in_out();
+  StepResult mov_sreg_store();  // 8C
+  StepResult mov_sreg_load();   // 8E
+  StepResult pop_sreg(unsigned seg);
+  StepResult pushf();
+  StepResult popf();
+  StepResult cli_sti(bool set);
+  StepResult hlt();
+  // Whether I/O to `port` of `size` is allowed at the current CPL/IOPL (the TSS bitmap).
+  bool io_allowed(uint16_t port, unsigned size);
+  // sse*.cc: SSE/SSE2/MMX (0F map, with 66/F2/F3 selecting the form).
+  StepResult sse_op();
+  // fpu*.cc: x87 (D8-DF) and FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/fences (0F AE).
+  StepResult x87_op();
+  StepResult group15();
+
+  CpuState& s_;
+  CpuMemory& m_;
+  const DecodedInsn& d_;
+  uint64_t next_rip_;
+  StepResult result_ = StepResult::Ok;
+  bool stack_access_ = false;  // the access in progress goes through SS
+};
+
+}  // namespace machina::x86

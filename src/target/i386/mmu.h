@@ -1,0 +1,93 @@
+// The software CPU's view of memory: 4-level paging (long mode) with a software TLB over the
+// memory API. Guest RAM is reached through host pointers cached in the TLB; everything else
+// (MMIO, port I/O) is dispatched to devices under the big lock.
+#pragma once
+
+#include <cstdint>
+
+#include "system/memory.h"
+#include "target/i386/cpu.h"
+
+namespace machina::x86 {
+
+enum class Access : uint8_t { Read, Write, Fetch };
+
+class X86Mmu final : public CpuMemory {
+ public:
+  X86Mmu(CpuState& s, AddressSpace& mem, AddressSpace& io) : s_(s), mem_(mem), io_(io) {
+    tlb = &tlb_;
+    flush_tlb(true);
+  }
+
+  bool read(uint64_t addr, void* buf, unsigned len) override {
+    return access(addr, buf, len, Access::Read, s_.cpl == 3);
+  }
+  bool write(uint64_t addr, const void* buf, unsigned len) override {
+    return access(addr, const_cast<void*>(buf), len, Access::Write, s_.cpl == 3);
+  }
+  bool fetch(uint64_t addr, void* buf, unsigned len) override {
+    return access(addr, buf, len, Access::Fetch, s_.cpl == 3);
+  }
+  bool read_system(uint64_t addr, void* buf, unsigned len) override {
+    return access(addr, buf, len, Access::Read, false);
+  }
+  bool write_system(uint64_t addr, const void* buf, unsigned len) override {
+    return access(addr, const_cast<void*>(buf), len, Access::Write, false);
+  }
+  void io_read(uint16_t port, unsigned size, uint32_t* value) override;
+  void io_write(uint16_t port, unsigned size, uint32_t value) override;
+  void flush_tlb(bool include_global) override;
+  void flush_page(uint64_t addr) override;
+
+  // Instruction fetch fast path: the host address of `addr` if its page is RAM the CPU may
+  // execute, with the bytes to the end of the page in *avail and the physical address in
+  // *paddr; nullptr if the page is not RAM (the caller then uses fetch()), or on a fault (with
+  // s.exc set; *avail is 0 then).
+  const uint8_t* fetch_host(uint64_t addr, unsigned* avail, uint64_t* paddr);
+
+  // Flushes the TLB if the physical memory map changed since the last call (a BAR moved, RAM
+  // was added). Called by the execution loop between slices.
+  void check_memory_map();
+
+  // Linear to physical translation for debuggers and tests (no A/D updates, no faults).
+  bool debug_translate(uint64_t addr, uint64_t* paddr);
+
+  uint64_t tlb_misses() const { return misses_; }
+  // Changes whenever cached translations are dropped (flushes, INVLPG, memory map changes):
+  // users that keep a translation of their own revalidate when it moves.
+  uint64_t generation() const { return generation_; }
+
+ private:
+  static constexpr uint64_t kNoTag = TlbEntry::kNoTag;
+
+  TlbEntry& slot(uint64_t page, bool user) { return tlb_.slot(page, user); }
+  static uint64_t tag_of(const TlbEntry& e, Access acc) {
+    return acc == Access::Read ? e.tag_read : acc == Access::Write ? e.tag_write : e.tag_fetch;
+  }
+  // The entry for `addr` permitting `acc`, walking the page tables on a miss; nullptr on a
+  // fault (s.exc and CR2 set).
+  TlbEntry* lookup(uint64_t addr, Access acc, bool user) {
+    uint64_t page = addr & ~uint64_t{0xfff};
+    TlbEntry& e = slot(page, user);
+    if (tag_of(e, acc) == page) return &e;
+    return fill(addr, acc, user);
+  }
+  TlbEntry* fill(uint64_t addr, Access acc, bool user);
+  bool access(uint64_t addr, void* buf, unsigned len, Access acc, bool user);
+  bool access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Access acc);
+  // Page walk: the physical address and the permissions; false on a fault (s.exc set).
+  bool walk(uint64_t addr, Access acc, bool user, uint64_t* paddr, bool* writable, bool* global,
+            bool* user_ok, bool* exec_ok, bool* large);
+  void page_fault(uint64_t addr, Access acc, bool user, bool present, bool rsvd);
+
+  CpuState& s_;
+  AddressSpace& mem_;
+  AddressSpace& io_;
+  CpuTlb tlb_;
+  const void* map_ = nullptr;
+  uint64_t misses_ = 0;
+  uint64_t generation_ = 0;
+  unsigned large_entries_ = 0;  // entries filled from 2 MiB pages since the last full flush
+};
+
+}  // namespace machina::x86

@@ -4,6 +4,7 @@
 #include "chardev/char.h"
 #include "hw/core/qdev-monitor.h"
 #include "hw/core/sysbus.h"
+#include "hw/pci/pci-info.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
 #include "system/cmdline.h"
@@ -37,6 +38,7 @@ Result<std::string> info(const std::vector<std::string>& w) {
         "info chardev -- show the character devices\n"
         "info mtree [-f][-o][-D] -- show memory tree\n"
         "info name -- show the current VM name\n"
+        "info pci -- show PCI info\n"
         "info qom-tree [path] -- show QOM composition tree\n"
         "info qtree -- show device tree\n"
         "info status -- show the current VM status (running|paused)\n"
@@ -52,6 +54,7 @@ Result<std::string> info(const std::vector<std::string>& w) {
     }
     return "VM status: paused (" + s + ")\n";
   }
+  if (what == "pci") return pci_info_text();
   if (what == "qtree") return qdev_qtree_text(*sysbus_get_default());
   if (what == "mtree") {
     MtreeOptions o;

@@ -3,6 +3,7 @@
 
 #include "hw/acpi/powerdown-request.h"
 #include "hw/core/machine.h"
+#include "hw/pci/pci-info.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
 #include "system/runstate.h"
@@ -65,6 +66,8 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
     qemu_system_reset("host-qmp-system-reset");
     return json::object();
   });
+  add(r, "query-pci", {},
+      [](const json&, QmpContext&) -> Result<json> { return pci_query_json(); });
   add(r, "system_powerdown", {}, [](const json&, QmpContext&) -> Result<json> {
     qemu_system_powerdown_request();
     return json::object();

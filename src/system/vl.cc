@@ -365,11 +365,14 @@ int machina_main(int argc, char** argv) {
   if (cfg.initrd) params.initrd = *cfg.initrd;
   if (cfg.append) params.append = *cfg.append;
   if (cfg.cpu) params.cpu_model = cfg.cpu->model;
+  params.nographic = cfg.nographic;
   if (Status s = machine->init(params); !s.ok())
     return fail(std::string(kProg) + ": " + s.message());
 
   if (Status s = create_objects(cfg); !s.ok()) return fail(s.message());
   if (Status s = create_devices(cfg); !s.ok()) return fail(s.message());
+  if (Status s = machine->machine_done(); !s.ok())
+    return fail(std::string(kProg) + ": " + s.message());
   qdev_set_machine_running(true);  // from now on devices are hot-plugged
 
   if (cfg.pidfile) write_pidfile(*cfg.pidfile);

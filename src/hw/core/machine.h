@@ -35,6 +35,7 @@ struct MachineParams {
   unsigned smp_cpus = 1;
   std::string cpu_model;
   std::string kernel, initrd, append;
+  bool nographic = false;
 };
 
 // The machine is the hotplug handler of devices that sit on no bus (QEMU's
@@ -51,6 +52,9 @@ class Machine : public Object, public HotplugHandler {
     params_ = params;
     return Status::Ok();
   }
+  // Runs once the command line's -object and -device options are created, before the guest
+  // starts (QEMU's machine-init-done notifiers): firmware tables that describe the devices.
+  virtual Status machine_done() { return Status::Ok(); }
   const MachineParams& params() const { return params_; }
 
  protected:

@@ -13,7 +13,8 @@ class PcGsi : public SysBusDevice {
   PcGsi() {
     init_gpio_in("", kGsiNumPins, [this](int n, int level) {
       if (n < kIsaNumIrqs) set_gpio_out(kGsiOutI8259, n, level);
-      set_gpio_out(kGsiOutIoapic, n, level);
+      // ISA IRQ 0 (the PIT) is on I/O APIC pin 2, as the MADT's override says.
+      set_gpio_out(kGsiOutIoapic, n == 0 ? 2 : n, level);
     });
     init_gpio_out(kGsiOutI8259, kIsaNumIrqs);
     init_gpio_out(kGsiOutIoapic, kGsiNumPins);

@@ -2,6 +2,10 @@
 #include "hw/i386/pc-linux-boot.h"
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "hw/i386/x86-kernel-image.h"
 
 #include "system/runstate.h"
 
@@ -40,8 +44,49 @@ Status PcLinuxBoot::boot() {
   for (x86::X86Cpu* cpu : cpus_) cpu->reset_state(false);
   auto st = x86_load_linux(cfg_);
   if (!st.ok()) return st.error();
-  const DirectBootState& b = st.value();
+  state_ = st.value();
+  const DirectBootState& b = state_;
   cpus_.front()->enter_long_mode(b.cr3, b.gdt_base, b.gdt_limit, b.entry, b.zero_page);
+  return Status::Ok();
+}
+
+namespace {
+
+Result<std::vector<uint8_t>> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return generic_error("could not read '" + path + "'");
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+Status PcLinuxBoot::add_fw_cfg_items(FwCfg& fw) const {
+  if (cfg_.kernel.empty()) return Status::Ok();
+  auto kernel = read_file(cfg_.kernel);
+  if (!kernel.ok()) return kernel.error();
+  FwCfgLinuxBoot b;
+  // A bzImage splits into the real-mode setup (loaded at 0x10000 by a legacy boot loader) and the
+  // protected-mode kernel (at 1 MiB); a plain ELF is all kernel.
+  auto header = parse_setup_header(kernel.value());
+  if (header.ok()) {
+    size_t setup = header.value().setup_size;
+    b.setup.assign(kernel.value().begin(), kernel.value().begin() + long(setup));
+    b.kernel.assign(kernel.value().begin() + long(setup), kernel.value().end());
+    b.setup_addr = 0x10000;
+  } else {
+    b.kernel = std::move(kernel.value());
+  }
+  b.kernel_addr = 0x100000;
+  if (!cfg_.initrd.empty()) {
+    auto initrd = read_file(cfg_.initrd);
+    if (!initrd.ok()) return initrd.error();
+    b.initrd = std::move(initrd.value());
+    b.initrd_addr = uint32_t(state_.initrd_addr);
+  }
+  b.cmdline_addr = uint32_t(direct_boot::kCmdline);
+  b.cmdline = cfg_.cmdline;
+  fw_cfg_add_linux_boot(fw, b);
   return Status::Ok();
 }
 

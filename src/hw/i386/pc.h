@@ -2,7 +2,11 @@
 //
 // Board layout in the QOM tree (stable paths, for tests and for wiring):
 //   /machine/gsi          machina-gsi: GSI 0-23 fan-out (pc-gsi.h)
-//   /machine/isa-bridge   the ISA bridge, with bus "isa.0"
+//   /machine/q35          q35-pcihost with /machine/q35/mch (00.0) and the root bus pcie.0
+//   /machine/unattached/device[N]  ICH9-LPC (1f.0), with the ISA bus "isa.0"; its GSI outputs
+//                         drive GSI 0-23 (PIRQA-H: 16-23, and the PIC-mode routing; SCI: 9)
+//   /machine/ich9-pm      the ACPI PM registers, mapped by the LPC at PMBASE (0x600)
+//   /machine/fw_cfg       fw_cfg_io at 0x510 (DMA 0x514)
 //   /machine/pic-master   isa-i8259 at 0x20 (ELCR 0x4d0); its INT is unnamed GPIO output 0
 //   /machine/pic-slave    isa-i8259 at 0xa0 (ELCR 0x4d1), cascaded on the master's IR2
 //   /machine/pit          isa-pit at 0x40 (IRQ 0);  /machine/pcspk  port 0x61
@@ -15,13 +19,17 @@
 
 #include <cstdint>
 
+#include "hw/acpi/ich9-pm.h"
 #include "hw/core/machine.h"
 #include "hw/intc/i8259.h"
 #include "hw/isa/isa-bus.h"
+#include "hw/isa/lpc_ich9.h"
 #include "hw/rtc/mc146818rtc.h"
 #include "system/memory.h"
 
 namespace machina {
+
+class Q35PciHost;
 
 inline constexpr const char* kTypePcQ35Machine = "pc-q35-7.2-machine";
 
@@ -36,6 +44,7 @@ PcRamLayout pc_q35_ram_layout(uint64_t ram_size);
 class PcMachine : public Machine {
  public:
   Status init(const MachineParams& params) override;
+  Status machine_done() override;
 
   // RAM: "pc.ram", mapped through the aliases "ram-below-4g" at 0 and "ram-above-4g" at 4 GiB.
   const PcRamLayout& ram_layout() const { return layout_; }
@@ -54,9 +63,14 @@ class PcMachine : public Machine {
   IrqLine* gsi_line(int n) { return gsi_->gpio_in("", n); }
   IsaBus& isa_bus() { return *isa_bus_; }
   Mc146818Rtc& rtc() { return *rtc_; }
+  Q35PciHost& pci_host() { return *host_; }
+  Ich9Lpc& lpc() { return *lpc_; }
+  Ich9Pm& pm() { return *pm_; }
 
  private:
   Status init_ram(uint64_t ram_size);
+  Status init_chipset();
+  Status init_firmware_state();
   Status init_isa_devices(const MachineParams& params);
   Status init_dummy_ports();
 
@@ -64,6 +78,9 @@ class PcMachine : public Machine {
   MemoryRegion ram_, ram_below_4g_, ram_above_4g_;
   MemoryRegion port80_, port_ed_, port_f0_;
   Device* gsi_ = nullptr;
+  Q35PciHost* host_ = nullptr;
+  Ich9Lpc* lpc_ = nullptr;
+  Ich9Pm* pm_ = nullptr;
   IsaBus* isa_bus_ = nullptr;
   I8259Pair pics_;
   Mc146818Rtc* rtc_ = nullptr;

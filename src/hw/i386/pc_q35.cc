@@ -1,5 +1,6 @@
-// The q35 machine (QEMU's "pc-q35-7.2", alias "q35"): RAM split around the PCI hole and the legacy
-// PC devices on an ISA bus. See pc.h. CPUs, the APICs, PCI, ACPI and firmware come later.
+// The q35 machine (QEMU's "pc-q35-7.2", alias "q35"): RAM split around the PCI hole, the PCIe
+// host bridge, the ICH9 LPC bridge with its ACPI PM block and the legacy PC devices on its ISA
+// bus. See pc.h; CPUs, fw_cfg, ACPI tables and boot are in pc-platform.h.
 #include <string>
 
 #include "chardev/char.h"
@@ -8,10 +9,12 @@
 #include "hw/i386/pc-gsi.h"
 #include "hw/i386/pc-platform.h"
 #include "hw/i386/pc.h"
-#include "hw/isa/isa-bridge.h"
+#include "hw/pci-host/q35-firmware.h"
+#include "hw/pci-host/q35.h"
 #include "hw/rtc/mc146818rtc-pc-cmos.h"
 #include "hw/timer/i8254-speaker-port.h"
 #include "hw/timer/i8254.h"
+#include "system/runstate.h"
 
 namespace machina {
 
@@ -42,8 +45,10 @@ PcMachine* pc_machine() {
 Status PcMachine::init(const MachineParams& params) {
   params_ = params;
   if (Status s = init_ram(params.ram_size); !s.ok()) return s;
+  if (Status s = init_chipset(); !s.ok()) return s;
   if (Status s = init_isa_devices(params); !s.ok()) return s;
   if (Status s = init_dummy_ports(); !s.ok()) return s;
+  if (Status s = init_firmware_state(); !s.ok()) return s;
   return pc_platform_init(*this, params);
 }
 
@@ -61,16 +66,45 @@ Status PcMachine::init_ram(uint64_t ram_size) {
   return Status::Ok();
 }
 
-Status PcMachine::init_isa_devices(const MachineParams& params) {
+Status PcMachine::machine_done() {
+  return pc_platform_machine_done(*this);
+}
+
+Status PcMachine::init_chipset() {
   auto g = sysbus_create(kTypePcGsi, "gsi");
   if (!g.ok()) return g.error();
   gsi_ = g.value();
 
-  auto bus = isa_bridge_create("isa-bridge");
-  if (!bus.ok()) return bus.error();
-  isa_bus_ = bus.value();
-  for (int i = 0; i < kIsaNumIrqs; ++i) isa_bus_->set_irq(i, gsi_line(i));
+  auto host = q35_host_create(layout_.below_4g, layout_.above_4g);
+  if (!host.ok()) return host.error();
+  host_ = host.value();
+  PciBus* root = host_->bus();
+  auto lpc = ich9_lpc_create(*root);
+  if (!lpc.ok()) return lpc.error();
+  lpc_ = lpc.value();
+  for (int i = 0; i < kIch9NumGsi; ++i) lpc_->connect_gpio_out(kIch9GpioGsi, i, gsi_line(i));
 
+  auto pm = sysbus_create(kTypeIch9Pm, "ich9-pm");
+  if (!pm.ok()) return pm.error();
+  pm_ = static_cast<Ich9Pm*>(pm.value());
+  pm_->connect_gpio_out("", 0, lpc_->gpio_in(kIch9GpioSci, 0));
+  lpc_->set_pm_mapper(pm_);
+
+  isa_bus_ = lpc_->isa_bus();
+  if (!isa_bus_) return generic_error("q35: the LPC bridge has no ISA bus");
+  for (int i = 0; i < kIsaNumIrqs; ++i) isa_bus_->set_irq(i, gsi_line(i));
+  return Status::Ok();
+}
+
+Status PcMachine::init_firmware_state() {
+  // What firmware would have done to the chipset (and the 8259's ELCR), now and after each reset.
+  PciBus* root = host_->bus();
+  if (Status s = q35_firmware_init(*root); !s.ok()) return s;
+  qemu_register_reset([root] { (void)q35_firmware_init(*root); });
+  return Status::Ok();
+}
+
+Status PcMachine::init_isa_devices(const MachineParams& params) {
   // The master's INT goes to the CPU once there is one.
   auto pics = i8259_init(*isa_bus_, nullptr, "pic-master", "pic-slave");
   if (!pics.ok()) return pics.error();

@@ -90,6 +90,7 @@ Result<DirectBootState> x86_load_linux(const DirectBootConfig& cfg) {
   if (Status s = x86_write_long_mode_structures(&st); !s.ok()) return s;
   st.entry = k.entry_paddr;  // startup_64 of the vmlinux (a bzImage is decompressed on the host)
   st.zero_page = kZeroPage;
+  st.initrd_addr = bp.initrd_addr;
   return st;
 }
 

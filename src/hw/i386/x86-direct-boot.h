@@ -27,6 +27,7 @@ struct DirectBootState {
   uint64_t cr3 = 0;
   uint64_t gdt_base = 0;
   uint16_t gdt_limit = 0;
+  uint64_t initrd_addr = 0;  // where the initrd went (0: none)
 };
 
 // Fixed guest-physical addresses of the boot structures (all below 640 KiB).

@@ -1,6 +1,7 @@
 // ICH9-LPC: see lpc_ich9.h.
 #include "hw/isa/lpc_ich9.h"
 
+#include "hw/isa/isa-bus.h"
 #include "hw/pci/pci-host.h"
 #include "qom/property-types.h"
 #include "system/runstate.h"
@@ -119,6 +120,11 @@ Status Ich9Lpc::pci_realize() {
   }
   set_wmask(ich9::kRcba, ich9::kRcbaWmask, 4);
 
+  if (child_buses().empty()) {
+    auto isa = isa_bus_new(this, "isa.0");
+    if (!isa.ok()) return isa.error();
+  }
+
   PciBus* bus = pci_bus();
   if (bus->is_root()) {
     std::vector<IrqLine*> lines;
@@ -137,6 +143,13 @@ Status Ich9Lpc::pci_realize() {
   }
   pci_reset();
   return Status::Ok();
+}
+
+IsaBus* Ich9Lpc::isa_bus() const {
+  for (Bus* b : child_buses()) {
+    if (auto* isa = dynamic_cast<IsaBus*>(b)) return isa;
+  }
+  return nullptr;
 }
 
 void Ich9Lpc::pci_unrealize() {

@@ -22,10 +22,8 @@
 // block's SCI), GPIO inputs "pirq" 0-7 (driven by the PCI root bus it sits on: realize installs
 // the PIRQ routing on that bus).
 //
-// The ISA bus: for now the board's machina-isa-bridge owns "isa.0". QEMU's LPC owns it (its
-// realize creates it and wires ISA IRQ n to its "gsi" output n, which the board connects to GSI
-// n); to do the same, create it in pci_realize with isa_bus_new(this, "isa.0") and have the board
-// set the bus's IRQ n to its GSI line n, as it does today for the stand-in bridge.
+// The ISA bus "isa.0" is the LPC's (created at realize, as QEMU's): isa_bus() gives it; the board
+// sets its IRQ n to GSI line n.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +31,8 @@
 #include "hw/pci/pci-device.h"
 
 namespace machina {
+
+class IsaBus;
 
 inline constexpr const char* kTypeIch9Lpc = "ICH9-LPC";
 inline constexpr const char* kIch9GpioGsi = "gsi";
@@ -103,6 +103,8 @@ class Ich9Lpc : public PciDevice {
   // The ISA IRQ PIRQ n (0-7) is routed to in PIC mode, -1 when IRQEN says not routed.
   int pirq_route(int n) const;
   uint8_t reset_control() const { return rst_cnt_; }
+  // The ISA bus behind the bridge ("isa.0").
+  IsaBus* isa_bus() const;
 
   void config_write(uint32_t addr, uint32_t val, unsigned len) override;
 

@@ -110,6 +110,11 @@ bool msr_read(CpuState& s, uint32_t index, uint64_t* v) {
       // ignored) as Linux expects on an AMD-family CPU.
       *v = 0;
       return true;
+    case msr::kAmdIntPending:
+      // AMD family 0Fh "interrupt pending message": C1E is never enabled (SMI/C1E bits 0, writes
+      // ignored). Linux reads it for the E400 erratum of the family/model qemu64 reports.
+      *v = 0;
+      return true;
   }
   return false;
 }
@@ -192,6 +197,7 @@ bool msr_write(CpuState& s, CpuMemory& m, uint32_t index, uint64_t v) {
       s.tsc_aux = v;
       return true;
     case msr::kAmdSyscfg:
+    case msr::kAmdIntPending:
       return true;
   }
   return false;

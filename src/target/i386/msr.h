@@ -16,7 +16,7 @@ inline constexpr uint32_t kTsc = 0x10, kApicBase = 0x1b, kMtrrCap = 0xfe, kSysen
                           kEfer = 0xc0000080, kStar = 0xc0000081, kLstar = 0xc0000082,
                           kCstar = 0xc0000083, kSfmask = 0xc0000084, kFsBase = 0xc0000100,
                           kGsBase = 0xc0000101, kKernelGsBase = 0xc0000102, kTscAux = 0xc0000103,
-                          kAmdSyscfg = 0xc0010010;
+                          kAmdSyscfg = 0xc0010010, kAmdIntPending = 0xc0010055;
 }  // namespace msr
 
 // The TSC as the guest sees it.

@@ -115,7 +115,7 @@ emit() { # emit MODPATH: its dependencies first, then itself
   order+=("$m")
 }
 wanted=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk
-  virtio_net virtio_console virtio-rng)
+  virtio_net virtio_console virtio-rng button evdev)
 for w in "${wanted[@]}"; do
   p=${path_of[${w//-/_}]:-}
   if [[ -z $p ]]; then
@@ -156,6 +156,16 @@ while read -r m; do
   insmod "/lib/modules/$kver/$m" 2>/dev/null || echo "machina-init: could not load $m"
 done <"/lib/modules/$kver/machina.order"
 hostname machina
+# The ACPI power button (system_powerdown) powers the guest off, as acpid would. The device is
+# opened here, before the ready marker, so that no press after the marker is missed.
+for e in /sys/class/input/event*; do
+  [ "$(cat "$e/device/name" 2>/dev/null)" = "Power Button" ] || continue
+  exec 3<"/dev/input/${e##*/}"
+  (dd of=/dev/null bs=24 count=1 <&3 2>/dev/null &&
+    echo "machina-init: power button pressed, powering off" && sync && poweroff -f) &
+  exec 3<&-
+  break
+done
 echo MACHINA-GUEST-READY
 cmdline=$(cat /proc/cmdline)
 test=$(echo "$cmdline" | sed -n 's/.*machina\.test="\([^"]*\)".*/\1/p')

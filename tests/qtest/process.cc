@@ -98,6 +98,7 @@ Child::~Child() {
   }
   if (out_fd_ >= 0) close(out_fd_);
   if (err_fd_ >= 0) close(err_fd_);
+  if (in_fd_ >= 0) close(in_fd_);
 }
 
 bool Child::start(std::string* error) {
@@ -122,6 +123,11 @@ bool Child::start(std::string* error) {
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t parent = getpid();
+  int in_pipe[2] = {-1, -1};
+  if (stdin_pipe_ && pipe2(in_pipe, O_CLOEXEC) != 0) {
+    *error = std::string("pipe: ") + strerror(errno);
+    return false;
+  }
 
   pid_t pid = fork();
   if (pid < 0) {
@@ -131,8 +137,8 @@ bool Child::start(std::string* error) {
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
+    int in = in_pipe[0] >= 0 ? in_pipe[0] : open("/dev/null", O_RDONLY);
+    if (in >= 0) dup2(in, 0);
     dup2(out_fd_, 1);
     dup2(err_fd_, 2);
     signal(SIGPIPE, SIG_DFL);
@@ -143,6 +149,21 @@ bool Child::start(std::string* error) {
     _exit(127);
   }
   pid_ = pid;
+  if (in_pipe[0] >= 0) {
+    close(in_pipe[0]);
+    in_fd_ = in_pipe[1];
+  }
+  return true;
+}
+
+bool Child::write_stdin(std::string_view bytes) {
+  if (in_fd_ < 0) return false;
+  while (!bytes.empty()) {
+    ssize_t n = write(in_fd_, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(size_t(n));
+  }
   return true;
 }
 

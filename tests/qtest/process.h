@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace machina::qtest {
@@ -50,8 +51,11 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
-  // Forks and executes; stdout and stderr go to private temporary files, stdin is /dev/null.
+  // Forks and executes; stdout and stderr go to private temporary files, stdin is /dev/null
+  // (or, after use_stdin_pipe(), a pipe that write_stdin() feeds).
   bool start(std::string* error);
+  void use_stdin_pipe() { stdin_pipe_ = true; }
+  bool write_stdin(std::string_view bytes);
   pid_t pid() const { return pid_; }
   bool started() const { return pid_ > 0; }
 
@@ -70,7 +74,8 @@ class Child {
  private:
   std::vector<std::string> argv_, env_add_;
   pid_t pid_ = -1;
-  int out_fd_ = -1, err_fd_ = -1;
+  int out_fd_ = -1, err_fd_ = -1, in_fd_ = -1;
+  bool stdin_pipe_ = false;
   std::optional<ExitStatus> status_;
 };
 

@@ -14,11 +14,7 @@ namespace machina::tcg {
 
 using namespace x86;
 
-CpuExec::CpuExec(X86Cpu& cpu)
-    : cpu_(cpu),
-      env_(cpu.state()),
-      mmu_(cpu.mmu()),
-      cache_(std::make_unique<CachedInsn[]>(size_t{1} << kCacheBits)) {}
+CpuExec::CpuExec(X86Cpu& cpu) : cpu_(cpu), env_(cpu.state()), mmu_(cpu.mmu()) {}
 
 CpuExec::~CpuExec() = default;
 
@@ -72,54 +68,24 @@ bool CpuExec::service_interrupts(uint32_t req, bool* stop) {
   return false;
 }
 
-const DecodedInsn* CpuExec::fetch_decode(DecodedInsn* scratch) {
+const uint8_t* CpuExec::code_at_rip(unsigned* avail, uint64_t* paddr) {
   uint64_t rip = env_.rip;
   uint64_t page = rip & ~uint64_t{0xfff};
   unsigned off = static_cast<unsigned>(rip & 0xfff);
-  const uint8_t* host;
-  uint64_t paddr;
-  unsigned avail = 4096 - off;
   if (page == code_.page && code_.generation == mmu_.generation() && code_.cpl == env_.cpl) {
-    host = code_.host + off;
-    paddr = code_.paddr + off;
-  } else {
-    host = mmu_.fetch_host(rip, &avail, &paddr);
-    if (host) {
-      code_ = {page, host - off, paddr - off, mmu_.generation(), env_.cpl};
-    } else {
-      code_.page = ~uint64_t{0};
-      if (avail == 0) return nullptr;  // fetch fault recorded in env_.exc
-    }
+    *avail = 4096 - off;
+    *paddr = code_.paddr + off;
+    return code_.host + off;
   }
-  if (host) {
-    CachedInsn& c = cache_[(paddr ^ (paddr >> kCacheBits)) & ((1u << kCacheBits) - 1)];
-    if (c.paddr == paddr) {
-      if (avail >= 16) {
-        uint64_t w[2];
-        std::memcpy(w, host, 16);
-        if (((w[0] ^ c.bytes[0]) & c.mask[0]) == 0 && ((w[1] ^ c.bytes[1]) & c.mask[1]) == 0)
-          return &c.insn;
-      } else if (c.insn.len <= avail && std::memcmp(host, c.bytes, c.insn.len) == 0) {
-        return &c.insn;
-      }
-    }
-    DecodeStatus st = decode(host, avail < 15 ? avail : 15, &c.insn);
-    if (st == DecodeStatus::Ok) {
-      c.paddr = paddr;
-      uint8_t b[16] = {}, m[16] = {};
-      std::memcpy(b, host, c.insn.len);
-      std::memset(m, 0xff, c.insn.len);
-      std::memcpy(c.bytes, b, 16);
-      std::memcpy(c.mask, m, 16);
-      return &c.insn;
-    }
-    c.paddr = ~uint64_t{0};
-    if (st == DecodeStatus::Invalid) {
-      env_.exc = {true, kExcUD, false, 0};
-      return nullptr;
-    }
-  }
-  // The instruction crosses into the next page (or is not in RAM): fetch it byte-exactly.
+  const uint8_t* host = mmu_.fetch_host(rip, avail, paddr);
+  if (host)
+    code_ = {page, host - off, *paddr - off, mmu_.generation(), env_.cpl};
+  else
+    code_.page = ~uint64_t{0};
+  return host;
+}
+
+const DecodedInsn* CpuExec::fetch_slow(DecodedInsn* scratch) {
   uint8_t buf[15];
   unsigned n = 0;
   while (n < 15 && mmu_.fetch(env_.rip + n, buf + n, 1)) n++;
@@ -132,10 +98,33 @@ const DecodedInsn* CpuExec::fetch_decode(DecodedInsn* scratch) {
   return nullptr;
 }
 
+bool CpuExec::finish(StepResult r) {
+  switch (r) {
+    case StepResult::Ok:
+      return true;
+    case StepResult::Halt:
+      env_.halted = true;
+      return true;
+    case StepResult::InvalidOp:
+      env_.exc = {true, kExcUD, false, 0};
+      break;
+    case StepResult::DivideError:
+      env_.exc = {true, kExcDE, false, 0};
+      break;
+    case StepResult::MemoryFault:
+      if (!env_.exc.pending) env_.exc = {true, kExcGP, true, 0};
+      break;
+    case StepResult::Exception:
+      break;
+  }
+  return deliver_exception();
+}
+
 ExitReason CpuExec::run(uint64_t budget) {
   mmu_.check_memory_map();
   DecodedInsn scratch;
-  for (uint64_t i = 0; i < budget; i++) {
+  uint64_t start = icount_;
+  while (icount_ - start < budget) {
     uint32_t req = cpu_.interrupt_request();
     if (req) {
       if (req & kCpuIrqExit) return ExitReason::ExitRequest;
@@ -146,34 +135,43 @@ ExitReason CpuExec::run(uint64_t budget) {
       }
     }
     if (env_.halted) return ExitReason::Halted;
-    env_.irq_shadow = false;
-    const DecodedInsn* insn = fetch_decode(&scratch);
-    StepResult r;
-    if (!insn) {
-      r = StepResult::Exception;
-    } else {
-      r = execute(env_, mmu_, *insn);
+
+    unsigned avail;
+    uint64_t paddr;
+    const uint8_t* host = code_at_rip(&avail, &paddr);
+    const TranslationBlock* tb = host ? tbs_.get(paddr, host, avail) : nullptr;
+    if (!tb) {
+      // One instruction on its own: across a page boundary, outside RAM, or a fetch fault.
+      env_.irq_shadow = false;
+      const DecodedInsn* insn = nullptr;
+      if (host || avail != 0) insn = fetch_slow(&scratch);
+      StepResult r = StepResult::Exception;
+      if (insn) {
+        r = execute(env_, mmu_, *insn);
+        icount_++;
+      }
+      if (!finish(r)) return ExitReason::TripleFault;
+      continue;
+    }
+
+    // The block, while execution goes straight on and the address space stays the same.
+    const DecodedInsn* insn = tb->insns();
+    const DecodedInsn* end = insn + tb->ninsn;
+    uint64_t generation = mmu_.generation();
+    env_.code_page_host = host - (paddr & 0xfff);
+    env_.code_written = false;
+    for (; insn != end; ++insn) {
+      env_.irq_shadow = false;
+      uint64_t next = env_.rip + insn->len;
+      StepResult r = execute(env_, mmu_, *insn);
       icount_++;
+      if (r != StepResult::Ok) {
+        if (!finish(r)) return ExitReason::TripleFault;
+        break;
+      }
+      // A jump, a store into this code page, or a new address space: look the code up again.
+      if (env_.rip != next || env_.code_written || mmu_.generation() != generation) break;
     }
-    switch (r) {
-      case StepResult::Ok:
-        continue;
-      case StepResult::Halt:
-        env_.halted = true;
-        continue;
-      case StepResult::InvalidOp:
-        env_.exc = {true, kExcUD, false, 0};
-        break;
-      case StepResult::DivideError:
-        env_.exc = {true, kExcDE, false, 0};
-        break;
-      case StepResult::MemoryFault:
-        if (!env_.exc.pending) env_.exc = {true, kExcGP, true, 0};
-        break;
-      case StepResult::Exception:
-        break;
-    }
-    if (!deliver_exception()) return ExitReason::TripleFault;
   }
   return ExitReason::Budget;
 }

@@ -1,12 +1,15 @@
-// The software CPU's execution loop for one x86 CPU: instruction fetch through the TLB, a cache
-// of decoded instructions keyed by physical address (validated against the bytes in memory, so
-// self-modifying code is always seen), interrupt and exception delivery.
+// The software CPU's execution loop for one x86 CPU: instruction fetch through the TLB, blocks of
+// decoded instructions keyed by physical address (translation-block.h: validated against the
+// bytes in memory, so modified code is always seen), interrupt and exception delivery. Pending
+// interrupts are taken between blocks.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include "accel/tcg/translation-block.h"
 #include "target/i386/decode.h"
+#include "target/i386/interp.h"
 #include "target/i386/x86-cpu.h"
 
 namespace machina::tcg {
@@ -32,12 +35,6 @@ class CpuExec {
   uint64_t instructions() const { return icount_; }
 
  private:
-  struct CachedInsn {
-    uint64_t paddr = ~uint64_t{0};
-    uint64_t bytes[2] = {};  // the instruction's bytes, zero-padded to 16
-    uint64_t mask[2] = {};   // which of the 16 bytes belong to it
-    x86::DecodedInsn insn;
-  };
   // The translation of the page instructions are being fetched from.
   struct CodePage {
     uint64_t page = ~uint64_t{0};  // linear
@@ -46,17 +43,20 @@ class CpuExec {
     uint64_t generation = 0;
     unsigned cpl = 0;
   };
-  static constexpr unsigned kCacheBits = 14;
-
   // Takes a pending interrupt if it can; false if the CPU should stop (triple fault).
   bool service_interrupts(uint32_t req, bool* stop);
   bool deliver_exception();
-  const x86::DecodedInsn* fetch_decode(x86::DecodedInsn* scratch);
+  // Host pointer to the code at RIP (nullptr if not RAM, or a fetch fault when *avail is 0).
+  const uint8_t* code_at_rip(unsigned* avail, uint64_t* paddr);
+  // One instruction fetched byte by byte (crossing pages, or not in RAM); nullptr on a fault.
+  const x86::DecodedInsn* fetch_slow(x86::DecodedInsn* scratch);
+  // Handles what an instruction returned; false if the CPU must stop (triple fault).
+  bool finish(x86::StepResult r);
 
   x86::X86Cpu& cpu_;
   x86::CpuState& env_;
   x86::X86Mmu& mmu_;
-  std::unique_ptr<CachedInsn[]> cache_;
+  TbCache tbs_;
   CodePage code_;
   uint64_t icount_ = 0;
 };

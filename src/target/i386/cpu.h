@@ -215,6 +215,10 @@ struct CpuState {
   bool halted = false;
   // NMIs are blocked from the delivery of one until the next IRET.
   bool nmi_blocked = false;
+  // Stores into guest RAM at host page `code_page_host` (the page the execution loop is running
+  // decoded instructions from) set `code_written`, so that the loop decodes again from memory.
+  bool code_written = false;
+  const uint8_t* code_page_host = nullptr;
   // The local APIC (CR8, IA32_APIC_BASE, interrupt acknowledge); nullptr: none.
   LocalInterruptController* lapic = nullptr;
   // Time base for RDTSC (nanoseconds of the virtual clock); nullptr: a counter in the state.

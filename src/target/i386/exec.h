@@ -110,6 +110,7 @@ class Exec {
   }
   bool write_mem(uint64_t addr, unsigned size, uint64_t v) {
     if (TlbEntry* e = fast_entry(addr, size, true)) {
+      if (e->host == s_.code_page_host) s_.code_written = true;
       uint8_t* p = e->host + (addr & 0xfff);
       switch (size) {
         case 1:

@@ -174,10 +174,12 @@ TlbEntry* X86Mmu::fill(uint64_t addr, Access acc, bool user) {
 bool X86Mmu::access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Access acc) {
   uint64_t off = addr & 0xfff;
   if (e.host && (acc != Access::Write || e.host_writable)) {
-    if (acc == Access::Write)
+    if (acc == Access::Write) {
+      if (e.host == s_.code_page_host) s_.code_written = true;
       std::memcpy(e.host + off, buf, len);
-    else
+    } else {
       std::memcpy(buf, e.host + off, len);
+    }
     return true;
   }
   uint64_t pa = e.paddr | off;

@@ -1,0 +1,94 @@
+// Translation blocks: see translation-block.h.
+#include "accel/tcg/translation-block.h"
+
+#include <cstring>
+#include <new>
+
+namespace machina::tcg {
+
+using x86::DecodedInsn;
+
+namespace {
+
+// Instructions after which straight-line decoding stops: control transfers (the next
+// instruction may never run, and what follows an unconditional one is often data) and HLT.
+bool ends_block(const DecodedInsn& d) {
+  unsigned op = d.opcode;
+  switch (op) {
+    case 0x70 ... 0x7f:  // Jcc rel8
+    case 0x9a:           // CALL far
+    case 0xc2:
+    case 0xc3:  // RET
+    case 0xca:
+    case 0xcb:  // RET far
+    case 0xcc:
+    case 0xcd:
+    case 0xce:           // INT3, INT, INTO
+    case 0xcf:           // IRET
+    case 0xe0 ... 0xe3:  // LOOPcc, JrCXZ
+    case 0xe8:
+    case 0xe9:
+    case 0xea:
+    case 0xeb:  // CALL, JMP
+    case 0xf4:  // HLT
+    case 0x105:
+    case 0x107:  // SYSCALL, SYSRET
+    case 0x10b:  // UD2
+    case 0x134:
+    case 0x135:            // SYSENTER, SYSEXIT
+    case 0x180 ... 0x18f:  // Jcc rel32
+      return true;
+    case 0xff:  // CALL/JMP indirect and far
+      return d.reg >= 2 && d.reg <= 5;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+TbCache::TbCache()
+    : arena_(std::make_unique<uint64_t[]>(kArenaBytes / 8)), index_(size_t{1} << kIndexBits) {}
+
+void TbCache::flush() {
+  std::fill(index_.begin(), index_.end(), nullptr);
+  used_ = 0;
+  flushes_++;
+}
+
+const TranslationBlock* TbCache::get(uint64_t paddr, const uint8_t* host, unsigned avail) {
+  const TranslationBlock* tb = index_[slot(paddr)];
+  if (tb && tb->paddr == paddr && tb->nbytes <= avail &&
+      std::memcmp(tb->bytes(), host, tb->nbytes) == 0)
+    return tb;
+  return translate(paddr, host, avail);
+}
+
+const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, unsigned avail) {
+  DecodedInsn insns[kMaxInsns];
+  unsigned n = 0, bytes = 0;
+  while (n < kMaxInsns && bytes < avail) {
+    unsigned left = avail - bytes;
+    if (x86::decode(host + bytes, left < 15 ? left : 15, &insns[n]) != x86::DecodeStatus::Ok) break;
+    bytes += insns[n].len;
+    if (ends_block(insns[n++])) break;
+  }
+  if (n == 0) return nullptr;
+
+  size_t need = sizeof(TranslationBlock) + n * sizeof(DecodedInsn) + bytes;
+  need = (need + 7) & ~size_t{7};
+  if (used_ + need > kArenaBytes) flush();
+  auto* tb = new (reinterpret_cast<uint8_t*>(arena_.get()) + used_) TranslationBlock;
+  used_ += need;
+  tb->paddr = paddr;
+  tb->nbytes = static_cast<uint16_t>(bytes);
+  tb->ninsn = static_cast<uint16_t>(n);
+  auto* dst = const_cast<DecodedInsn*>(tb->insns());
+  for (unsigned i = 0; i < n; i++) new (&dst[i]) DecodedInsn(insns[i]);
+  std::memcpy(const_cast<uint8_t*>(tb->bytes()), host, bytes);
+  index_[slot(paddr)] = tb;
+  translations_++;
+  return tb;
+}
+
+}  // namespace machina::tcg

@@ -1,0 +1,62 @@
+// Translation blocks of the software CPU: straight runs of decoded instructions from one guest
+// page, keyed by the physical address of their first instruction, each with a copy of the bytes
+// it was decoded from. A block is used only while memory still holds those bytes (compared on
+// every entry), so code that is modified (Linux patches its own text: alternatives, static keys,
+// jump labels) or replaced (a new process at the same address) is always decoded afresh, without
+// tracking writes to code pages.
+//
+// Blocks live in one arena; when it is full everything is dropped and decoding starts over (as
+// QEMU's tb_flush). The index is direct-mapped: a newer block evicts an older one in its slot.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "target/i386/decode.h"
+
+namespace machina::tcg {
+
+struct TranslationBlock {
+  uint64_t paddr = 0;  // of the first instruction
+  uint16_t nbytes = 0;
+  uint16_t ninsn = 0;
+  // Followed in the arena by x86::DecodedInsn[ninsn], then the nbytes bytes.
+  const x86::DecodedInsn* insns() const {
+    return reinterpret_cast<const x86::DecodedInsn*>(this + 1);
+  }
+  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(insns() + ninsn); }
+};
+
+class TbCache {
+ public:
+  static constexpr unsigned kMaxInsns = 32;
+  static constexpr size_t kArenaBytes = size_t{16} << 20;
+
+  TbCache();
+
+  // The block for the code at physical address `paddr`, whose bytes are at `host` with `avail`
+  // bytes to the end of the page: a cached one if memory still holds its bytes, else a newly
+  // decoded one. nullptr when not even the first instruction decodes within the page (it crosses
+  // into the next page, or is invalid): the caller then decodes that one instruction itself.
+  const TranslationBlock* get(uint64_t paddr, const uint8_t* host, unsigned avail);
+
+  void flush();
+  uint64_t translations() const { return translations_; }
+  uint64_t flushes() const { return flushes_; }
+
+ private:
+  static constexpr unsigned kIndexBits = 15;
+  static unsigned slot(uint64_t paddr) {
+    return unsigned((paddr ^ (paddr >> kIndexBits) ^ (paddr >> (2 * kIndexBits))) &
+                    ((1u << kIndexBits) - 1));
+  }
+  const TranslationBlock* translate(uint64_t paddr, const uint8_t* host, unsigned avail);
+
+  std::unique_ptr<uint64_t[]> arena_;  // 8-byte aligned storage
+  size_t used_ = 0;                    // in bytes
+  std::vector<const TranslationBlock*> index_;
+  uint64_t translations_ = 0, flushes_ = 0;
+};
+
+}  // namespace machina::tcg

@@ -1,6 +1,7 @@
 #include "system/vl.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -373,6 +374,8 @@ int machina_main(int argc, char** argv) {
   if (Status s = create_devices(cfg); !s.ok()) return fail(s.message());
   if (Status s = machine->machine_done(); !s.ok())
     return fail(std::string(kProg) + ": " + s.message());
+  // Loading a kernel allocates and frees tens of MiB; give the memory back to the system.
+  malloc_trim(0);
   qdev_set_machine_running(true);  // from now on devices are hot-plugged
 
   if (cfg.pidfile) write_pidfile(*cfg.pidfile);

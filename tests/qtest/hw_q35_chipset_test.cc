@@ -160,6 +160,21 @@ TEST_F(Q35ChipsetTest, FwCfgSignatureAndFiles) {
   }
 }
 
+TEST_F(Q35ChipsetTest, FwCfgDmaReadsAnItemIntoRam) {
+  start("-m 256M");
+  // FWCfgDmaAccess at 0x2000: select key 0x03 (RAM size, 8 bytes), read 6 of them to 0x3000.
+  m().writel(0x2000, __builtin_bswap32(0x03u << 16 | 0x08 | 0x02));
+  m().writel(0x2004, __builtin_bswap32(6));
+  m().writeq(0x2008, __builtin_bswap64(0x3000));
+  m().writew(0x3006, 0xabcd);
+  m().outl(0x514, 0);
+  m().outl(0x518, __builtin_bswap32(0x2000));
+  EXPECT_EQ(m().readl(0x2000), 0u) << "control: done, no error";
+  EXPECT_EQ(m().readl(0x3000), 256u << 20) << "little-endian RAM size";
+  EXPECT_EQ(m().readw(0x3004), 0u);
+  EXPECT_EQ(m().readw(0x3006), 0xabcdu) << "nothing past the 6 bytes asked for";
+}
+
 TEST_F(Q35ChipsetTest, QueryPciAndInfoPciListTheBus) {
   start();
   json r = m().qmp("query-pci");

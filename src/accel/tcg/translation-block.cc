@@ -48,7 +48,8 @@ bool ends_block(const DecodedInsn& d) {
 }  // namespace
 
 TbCache::TbCache()
-    : arena_(std::make_unique<uint64_t[]>(kArenaBytes / 8)), index_(size_t{1} << kIndexBits) {}
+    // Not value-initialized: only the part blocks are written to becomes resident.
+    : arena_(new uint64_t[kArenaBytes / 8]), index_(size_t{1} << kIndexBits) {}
 
 void TbCache::flush() {
   std::fill(index_.begin(), index_.end(), nullptr);

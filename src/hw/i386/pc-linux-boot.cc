@@ -2,6 +2,7 @@
 #include "hw/i386/pc-linux-boot.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -67,22 +68,30 @@ Status PcLinuxBoot::add_fw_cfg_items(FwCfg& fw) const {
   if (!kernel.ok()) return kernel.error();
   FwCfgLinuxBoot b;
   // A bzImage splits into the real-mode setup (loaded at 0x10000 by a legacy boot loader) and the
-  // protected-mode kernel (at 1 MiB); a plain ELF is all kernel.
-  auto header = parse_setup_header(kernel.value());
-  if (header.ok()) {
-    size_t setup = header.value().setup_size;
+  // protected-mode kernel (at 1 MiB); a plain ELF is all kernel. The kernel and initrd data are
+  // read again only if firmware asks for them.
+  size_t setup = 0;
+  if (auto header = parse_setup_header(kernel.value()); header.ok()) {
+    setup = header.value().setup_size;
     b.setup.assign(kernel.value().begin(), kernel.value().begin() + long(setup));
-    b.kernel.assign(kernel.value().begin() + long(setup), kernel.value().end());
     b.setup_addr = 0x10000;
-  } else {
-    b.kernel = std::move(kernel.value());
   }
   b.kernel_addr = 0x100000;
+  b.kernel_size = uint32_t(kernel.value().size() - setup);
+  b.load_kernel = [path = cfg_.kernel, setup] {
+    auto k = read_file(path);
+    if (!k.ok() || k.value().size() < setup) return std::vector<uint8_t>();
+    return std::vector<uint8_t>(k.value().begin() + long(setup), k.value().end());
+  };
   if (!cfg_.initrd.empty()) {
-    auto initrd = read_file(cfg_.initrd);
-    if (!initrd.ok()) return initrd.error();
-    b.initrd = std::move(initrd.value());
+    std::error_code ec;
+    b.initrd_size = uint32_t(std::filesystem::file_size(cfg_.initrd, ec));
+    if (ec) return generic_error("could not read '" + cfg_.initrd + "'");
     b.initrd_addr = uint32_t(state_.initrd_addr);
+    b.load_initrd = [path = cfg_.initrd] {
+      auto i = read_file(path);
+      return i.ok() ? std::move(i.value()) : std::vector<uint8_t>();
+    };
   }
   b.cmdline_addr = uint32_t(direct_boot::kCmdline);
   b.cmdline = cfg_.cmdline;

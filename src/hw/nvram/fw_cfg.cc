@@ -52,6 +52,11 @@ void FwCfg::add_bytes(uint16_t key, std::vector<uint8_t> data) {
   entries_[arch][idx] = Entry{std::move(data), false};
 }
 
+void FwCfg::add_lazy(uint16_t key, std::function<std::vector<uint8_t>()> load) {
+  add_bytes(key, {});
+  entries_[(key & kArchLocal) ? 1 : 0][key & kEntryMask].load = std::move(load);
+}
+
 void FwCfg::add_i16(uint16_t key, uint16_t value) {
   add_bytes(key, le_bytes(value, 2));
 }
@@ -135,6 +140,10 @@ void FwCfg::select(uint16_t key) {
   cur_key_ = key;
   cur_offset_ = 0;
   cur_valid_ = (key & kEntryMask) < kMaxEntry;
+  if (Entry* e = cur_valid_ ? entry_for(key) : nullptr; e && e->load) {
+    e->data = e->load();
+    e->load = nullptr;
+  }
 }
 
 uint8_t FwCfg::read_data() {
@@ -311,14 +320,24 @@ Status fw_cfg_add_pc_items(FwCfg& fw, uint64_t ram_size, uint16_t nb_cpus, uint1
 
 void fw_cfg_add_linux_boot(FwCfg& fw, const FwCfgLinuxBoot& b) {
   fw.add_i32(kKernelAddr, b.kernel_addr);
-  fw.add_i32(kKernelSize, uint32_t(b.kernel.size()));
-  fw.add_bytes(kKernelData, b.kernel);
+  if (b.load_kernel) {
+    fw.add_i32(kKernelSize, b.kernel_size);
+    fw.add_lazy(kKernelData, b.load_kernel);
+  } else {
+    fw.add_i32(kKernelSize, uint32_t(b.kernel.size()));
+    fw.add_bytes(kKernelData, b.kernel);
+  }
   fw.add_i32(kSetupAddr, b.setup_addr);
   fw.add_i32(kSetupSize, uint32_t(b.setup.size()));
   fw.add_bytes(kSetupData, b.setup);
   fw.add_i32(kInitrdAddr, b.initrd_addr);
-  fw.add_i32(kInitrdSize, uint32_t(b.initrd.size()));
-  fw.add_bytes(kInitrdData, b.initrd);
+  if (b.load_initrd) {
+    fw.add_i32(kInitrdSize, b.initrd_size);
+    fw.add_lazy(kInitrdData, b.load_initrd);
+  } else {
+    fw.add_i32(kInitrdSize, uint32_t(b.initrd.size()));
+    fw.add_bytes(kInitrdData, b.initrd);
+  }
   fw.add_i32(kCmdlineAddr, b.cmdline_addr);
   fw.add_i32(kCmdlineSize, uint32_t(b.cmdline.size() + 1));
   fw.add_string(kCmdlineData, b.cmdline);

@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -102,6 +103,9 @@ class FwCfg : public SysBusDevice {
   void add_i32(uint16_t key, uint32_t value);
   void add_i64(uint16_t key, uint64_t value);
   void add_string(uint16_t key, const std::string& s);  // with its NUL
+  // An item whose bytes `load` produces when the guest first selects it (large items such as the
+  // kernel and initrd stay on disk until firmware asks for them).
+  void add_lazy(uint16_t key, std::function<std::vector<uint8_t>()> load);
   // Files: a new name (at most 55 characters); errors for a duplicate or when the 32 slots are
   // used. `writable`: DMA writes may change its content (not its size).
   Status add_file(const std::string& name, std::vector<uint8_t> data, bool writable = false);
@@ -124,6 +128,7 @@ class FwCfg : public SysBusDevice {
   struct Entry {
     std::vector<uint8_t> data;
     bool writable = false;
+    std::function<std::vector<uint8_t>()> load;  // lazy items: fills `data` once
   };
 
   Entry* entry_for(uint16_t key);
@@ -169,6 +174,10 @@ struct FwCfgLinuxBoot {
   std::vector<uint8_t> initrd;
   uint32_t cmdline_addr = 0;
   std::string cmdline;
+  // When set, the kernel and initrd data items are lazy (add_lazy): their sizes are given here
+  // and `kernel` / `initrd` above stay empty.
+  std::function<std::vector<uint8_t>()> load_kernel, load_initrd;
+  uint32_t kernel_size = 0, initrd_size = 0;
 };
 void fw_cfg_add_linux_boot(FwCfg& fw, const FwCfgLinuxBoot& boot);
 

@@ -108,6 +108,23 @@ TEST_F(FwCfgTest, NumericItemsAreLittleEndianAndArchKeysAreSeparate) {
       << "key 2 (the UUID) is not the arch-local key 0x8002";
 }
 
+TEST_F(FwCfgTest, LazyItemsAreLoadedWhenFirstSelectedAndOnlyOnce) {
+  int loads = 0;
+  FwCfgLinuxBoot b;
+  b.kernel_size = 5;
+  b.load_kernel = [&loads] {
+    ++loads;
+    return std::vector<uint8_t>{'k', 'e', 'r', 'n', 'l'};
+  };
+  fw_cfg_add_linux_boot(*fw_, b);
+  EXPECT_EQ(loads, 0) << "nothing read before firmware asks";
+  EXPECT_EQ(read_str(kKernelSize, 4), std::string("\x05\0\0\0", 4));
+  EXPECT_EQ(loads, 0) << "the size comes without the data";
+  EXPECT_EQ(read_str(kKernelData, 6), std::string("kernl\0", 6));
+  EXPECT_EQ(read_str(kKernelData, 5), "kernl");
+  EXPECT_EQ(loads, 1);
+}
+
 TEST_F(FwCfgTest, FileDirectoryIsSortedWithBigEndianFields) {
   ASSERT_TRUE(fw_->add_file("etc/e820", fw_cfg_e820_file({{0, 0x9fc00, 1}})).ok());
   ASSERT_TRUE(fw_->add_file("b/two", {'2', '2'}).ok());

@@ -6,8 +6,6 @@
 #include <fstream>
 #include <iterator>
 
-#include "hw/i386/x86-kernel-image.h"
-
 #include "system/runstate.h"
 
 namespace machina {
@@ -64,27 +62,29 @@ Result<std::vector<uint8_t>> read_file(const std::string& path) {
 
 Status PcLinuxBoot::add_fw_cfg_items(FwCfg& fw) const {
   if (cfg_.kernel.empty()) return Status::Ok();
-  auto kernel = read_file(cfg_.kernel);
-  if (!kernel.ok()) return kernel.error();
-  FwCfgLinuxBoot b;
   // A bzImage splits into the real-mode setup (loaded at 0x10000 by a legacy boot loader) and the
-  // protected-mode kernel (at 1 MiB); a plain ELF is all kernel. The kernel and initrd data are
-  // read again only if firmware asks for them.
-  size_t setup = 0;
-  if (auto header = parse_setup_header(kernel.value()); header.ok()) {
-    setup = header.value().setup_size;
-    b.setup.assign(kernel.value().begin(), kernel.value().begin() + long(setup));
+  // protected-mode kernel (at 1 MiB); a plain ELF is all kernel. Only the small setup part is
+  // read now: the kernel and initrd data are read again only if firmware asks for them.
+  std::error_code ec;
+  size_t file_size = std::filesystem::file_size(cfg_.kernel, ec);
+  size_t setup = state_.setup_size;
+  if (ec || file_size < setup) return generic_error("could not read '" + cfg_.kernel + "'");
+  FwCfgLinuxBoot b;
+  if (setup) {
+    std::ifstream f(cfg_.kernel, std::ios::binary);
+    b.setup.resize(setup);
+    if (!f.read(reinterpret_cast<char*>(b.setup.data()), long(setup)))
+      return generic_error("could not read '" + cfg_.kernel + "'");
     b.setup_addr = 0x10000;
   }
   b.kernel_addr = 0x100000;
-  b.kernel_size = uint32_t(kernel.value().size() - setup);
+  b.kernel_size = uint32_t(file_size - setup);
   b.load_kernel = [path = cfg_.kernel, setup] {
     auto k = read_file(path);
     if (!k.ok() || k.value().size() < setup) return std::vector<uint8_t>();
     return std::vector<uint8_t>(k.value().begin() + long(setup), k.value().end());
   };
   if (!cfg_.initrd.empty()) {
-    std::error_code ec;
     b.initrd_size = uint32_t(std::filesystem::file_size(cfg_.initrd, ec));
     if (ec) return generic_error("could not read '" + cfg_.initrd + "'");
     b.initrd_addr = uint32_t(state_.initrd_addr);

@@ -91,6 +91,7 @@ Result<DirectBootState> x86_load_linux(const DirectBootConfig& cfg) {
   st.entry = k.entry_paddr;  // startup_64 of the vmlinux (a bzImage is decompressed on the host)
   st.zero_page = kZeroPage;
   st.initrd_addr = bp.initrd_addr;
+  st.setup_size = k.setup ? k.setup->setup_size : 0;
   return st;
 }
 

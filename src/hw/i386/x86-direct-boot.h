@@ -28,6 +28,7 @@ struct DirectBootState {
   uint64_t gdt_base = 0;
   uint16_t gdt_limit = 0;
   uint64_t initrd_addr = 0;  // where the initrd went (0: none)
+  size_t setup_size = 0;     // bytes of real-mode setup at the start of a bzImage (0: an ELF)
 };
 
 // Fixed guest-physical addresses of the boot structures (all below 640 KiB).

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <regex>
 #include <string>
@@ -347,6 +348,66 @@ TEST(LinuxGuestConsole, TypedCommandsStopContRebootAndPoweroff) {
   qtest::ExitStatus st = c.wait_or_kill(30s);
   EXPECT_TRUE(st.ok()) << st.describe();
   std::printf("console session with a reboot: %.1f s\n", seconds_since_start());
+}
+
+// fw_cfg's Linux boot items for the real kernel, read through the ports as firmware would
+// (no boot: the qtest accelerator): sizes match the files, the kernel data starts after the
+// bzImage's setup, the command line is there.
+TEST(LinuxGuestFwCfg, LinuxBootItemsDescribeTheKernelFiles) {
+  fs::path k = guest_dir() / "vmlinuz", i = guest_dir() / "initramfs.gz";
+  ASSERT_TRUE(fs::exists(k) && fs::exists(i)) << "guest not built: run scripts/build-guest.sh";
+  Child c({qtest::machina_binary(), "-M", "q35", "-accel", "qtest", "-qtest", "stdio", "-display",
+           "none", "-kernel", k.string(), "-initrd", i.string(), "-append", "hello"});
+  c.use_stdin_pipe();
+  std::string err;
+  ASSERT_TRUE(c.start(&err)) << err;
+  // Each item: select it, then read `n` bytes.
+  std::vector<std::pair<uint16_t, int>> items = {
+      {0x08, 4}, {0x17, 4}, {0x0b, 4}, {0x15, 6}, {0x11, 4}};
+  std::string cmds;
+  int replies = 0;
+  for (auto [key, n] : items) {
+    cmds += "outw 0x510 " + std::to_string(key) + "\n";
+    for (int b = 0; b < n; ++b) cmds += "inb 0x511\n";
+    replies += 1 + n;
+  }
+  ASSERT_TRUE(c.write_stdin(cmds));
+  std::vector<std::string> lines;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string out = c.stdout_text();
+    lines.clear();
+    std::regex re("OK( 0x[0-9a-f]+)?\\n");
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), re); it != std::sregex_iterator();
+         ++it)
+      lines.push_back((*it)[1]);
+    if (int(lines.size()) >= replies) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GE(int(lines.size()), replies) << c.stdout_text() << c.stderr_text();
+  size_t pos = 0;
+  auto item = [&](int n) {
+    std::string bytes;
+    ++pos;  // the outw's OK
+    for (int b = 0; b < n; ++b) bytes += char(std::stoul(lines[pos++].substr(1), nullptr, 16));
+    return bytes;
+  };
+  auto le32 = [](const std::string& b) {
+    return uint32_t(uint8_t(b[0])) | uint32_t(uint8_t(b[1])) << 8 | uint32_t(uint8_t(b[2])) << 16 |
+           uint32_t(uint8_t(b[3])) << 24;
+  };
+  uint32_t kernel_size = le32(item(4)), setup_size = le32(item(4)), initrd_size = le32(item(4));
+  EXPECT_EQ(kernel_size + setup_size, fs::file_size(k));
+  EXPECT_GT(setup_size, 512u) << "a bzImage has real-mode setup sectors";
+  EXPECT_EQ(initrd_size, fs::file_size(i));
+  EXPECT_EQ(item(6), std::string("hello\0", 6));
+  std::ifstream f(k, std::ios::binary);
+  f.seekg(long(setup_size));
+  std::string want(4, '\0');
+  f.read(want.data(), 4);
+  EXPECT_EQ(item(4), want) << "kernel data is the protected-mode part";
+  c.send_signal(SIGTERM);
+  c.wait_or_kill(10s);
 }
 
 // The test writes to machina's stdin; a machina that has ended must not kill the test.

@@ -21,6 +21,7 @@
 #include "system/cmdline.h"
 #include "system/cpus.h"
 #include "system/memory.h"
+#include "system/rtc-base.h"
 #include "system/runstate.h"
 #include "system/vl-help.h"
 #include "util/log.h"
@@ -358,6 +359,9 @@ int machina_main(int argc, char** argv) {
       return fail(located("qtest", *cfg.qtest, s.message()));
     }
   }
+
+  if (Status s = rtc_configure(cfg.rtc); !s.ok())
+    return fail(std::string(kProg) + ": " + s.message());
 
   MachineParams params;
   params.ram_size = cfg.memory.size.value_or(mc->default_ram_size);

@@ -244,3 +244,80 @@ TEST_F(RtcTest, RegistersCAndDAreReadOnly) {
 
 }  // namespace
 }  // namespace machina::qtest
+
+// -rtc base=: where the RTC starts (QEMU's configure_rtc).
+namespace machina::qtest {
+namespace {
+
+class RtcBaseTest : public PcQtest {
+ protected:
+  // The RTC's date and time (24-hour BCD, the power-on format) as seconds since the epoch.
+  int64_t rtc_time() {
+    struct tm tm {};
+    tm.tm_sec = bcd(cmos(kSec));
+    tm.tm_min = bcd(cmos(kMin));
+    tm.tm_hour = bcd(cmos(kHour));
+    tm.tm_mday = bcd(cmos(kMday));
+    tm.tm_mon = bcd(cmos(kMonth)) - 1;
+    tm.tm_year = bcd(cmos(kCentury)) * 100 + bcd(cmos(kYear)) - 1900;
+    return int64_t(timegm(&tm));
+  }
+};
+
+TEST_F(RtcBaseTest, GivenDateAndTime) {
+  start("-rtc base=2020-01-02T03:04:05");
+  EXPECT_LE(std::llabs(rtc_time() - 1577934245), 1);
+  EXPECT_EQ(cmos(kYear), 0x20);
+  EXPECT_EQ(cmos(kMonth), 0x01);
+  EXPECT_EQ(cmos(kMday), 0x02);
+  EXPECT_EQ(cmos(kHour), 0x03);
+}
+
+TEST_F(RtcBaseTest, GivenDateOnlyStartsAtMidnight) {
+  start("-rtc base=1999-12-31");
+  EXPECT_LE(std::llabs(rtc_time() - 946598400), 1);
+  EXPECT_EQ(cmos(kCentury), 0x19);
+}
+
+TEST_F(RtcBaseTest, LocaltimeFollowsTheHostTimeZone) {
+  const char* old = std::getenv("TZ");
+  std::string saved = old ? old : "";
+  setenv("TZ", "UTC-2", 1);  // two hours east of UTC
+  start("-rtc base=localtime,clock=vm,driftfix=none");
+  if (old)
+    setenv("TZ", saved.c_str(), 1);
+  else
+    unsetenv("TZ");
+  int64_t diff = rtc_time() - int64_t(std::time(nullptr));
+  EXPECT_LE(std::llabs(diff - 7200), 3) << diff;
+}
+
+TEST_F(RtcBaseTest, RtcChangeOffsetIsRelativeToTheBase) {
+  start("-rtc base=2010-05-04T11:00:00");
+  set_cmos(kB, 0x82);  // SET: the guest moves the clock to 12:00:00, one hour on
+  set_cmos(kSec, 0x00);
+  set_cmos(kMin, 0x00);
+  set_cmos(kHour, 0x12);
+  set_cmos(kB, 0x02);
+  auto ev = m().wait_event("RTC_CHANGE");
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_LE(std::llabs((*ev)["data"]["offset"].get<int64_t>() - 3600), 3) << ev->dump();
+}
+
+TEST(RtcBase, BadOptionsAreRefusedWithQemusTexts) {
+  auto r = run_machina({"-M", "none", "-rtc", "base=yesterday"});
+  EXPECT_EQ(r.status.code, 1);
+  EXPECT_NE(r.err.find("invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or "
+                       "'2006-06-17'"),
+            std::string::npos)
+      << r.err;
+  r = run_machina({"-M", "none", "-rtc", "clock=wall"});
+  EXPECT_EQ(r.status.code, 1);
+  EXPECT_NE(r.err.find("invalid option value 'wall'"), std::string::npos) << r.err;
+  r = run_machina({"-M", "none", "-rtc", "driftfix=slew"});
+  EXPECT_EQ(r.status.code, 1);
+  EXPECT_NE(r.err.find("driftfix=slew is not supported"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace machina::qtest

@@ -8,6 +8,7 @@
 
 #include "monitor/monitor.h"
 #include "qom/property-types.h"
+#include "system/rtc-base.h"
 #include "util/log.h"
 
 namespace machina {
@@ -65,7 +66,7 @@ Status Mc146818Rtc::do_realize() {
   div_ref_ns_ = t;
   div_at_ref_ = 0;
   last_sync_div_ = 0;
-  base_sec_ = int64_t(std::time(nullptr));
+  base_sec_ = rtc_base_time();
   base_div_sec_ = 0;
   fill_time_regs(base_sec_);
   irq_level_ = 0;
@@ -186,7 +187,7 @@ void Mc146818Rtc::set_time_from_regs(int64_t t, bool send_event) {
   base_sec_ = parse_time_regs();
   base_div_sec_ = floor_div(div_ns(t), kNsPerSec);
   if (send_event) {
-    int64_t offset = base_sec_ - int64_t(std::time(nullptr));
+    int64_t offset = base_sec_ - rtc_base_time();  // relative to what -rtc base= gives
     monitor_event("RTC_CHANGE", json{{"offset", offset}});
   }
 }

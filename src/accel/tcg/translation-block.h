@@ -31,7 +31,7 @@ struct TranslationBlock {
 class TbCache {
  public:
   static constexpr unsigned kMaxInsns = 32;
-  static constexpr size_t kArenaBytes = size_t{4} << 20;
+  static constexpr size_t kArenaBytes = size_t{3} << 20;
 
   TbCache();
 

@@ -19,7 +19,22 @@ int bcd(uint8_t v) {
   return (v >> 4) * 10 + (v & 0xf);
 }
 
-class RtcTest : public PcQtest {
+class RtcReader : public PcQtest {
+ protected:
+  // The RTC's date and time (24-hour BCD, the power-on format) as seconds since the epoch.
+  int64_t rtc_time() {
+    struct tm tm {};
+    tm.tm_sec = bcd(cmos(kSec));
+    tm.tm_min = bcd(cmos(kMin));
+    tm.tm_hour = bcd(cmos(kHour));
+    tm.tm_mday = bcd(cmos(kMday));
+    tm.tm_mon = bcd(cmos(kMonth)) - 1;
+    tm.tm_year = bcd(cmos(kCentury)) * 100 + bcd(cmos(kYear)) - 1900;
+    return int64_t(timegm(&tm));
+  }
+};
+
+class RtcTest : public RtcReader {
  protected:
   void SetUp() override { start(); }
 
@@ -47,14 +62,7 @@ TEST_F(RtcTest, PowerOnRegisters) {
 
 TEST_F(RtcTest, StartsAtHostUtcTime) {
   std::time_t now = std::time(nullptr);
-  struct tm tm {};
-  tm.tm_sec = bcd(cmos(kSec));
-  tm.tm_min = bcd(cmos(kMin));
-  tm.tm_hour = bcd(cmos(kHour));
-  tm.tm_mday = bcd(cmos(kMday));
-  tm.tm_mon = bcd(cmos(kMonth)) - 1;
-  tm.tm_year = bcd(cmos(kCentury)) * 100 + bcd(cmos(kYear)) - 1900;
-  std::time_t guest = timegm(&tm);
+  int64_t guest = rtc_time();
   EXPECT_LE(std::llabs(int64_t(guest) - int64_t(now)), 3) << "guest " << guest << " host " << now;
   EXPECT_EQ(cmos(kCentury), 0x20);
 }
@@ -249,20 +257,7 @@ TEST_F(RtcTest, RegistersCAndDAreReadOnly) {
 namespace machina::qtest {
 namespace {
 
-class RtcBaseTest : public PcQtest {
- protected:
-  // The RTC's date and time (24-hour BCD, the power-on format) as seconds since the epoch.
-  int64_t rtc_time() {
-    struct tm tm {};
-    tm.tm_sec = bcd(cmos(kSec));
-    tm.tm_min = bcd(cmos(kMin));
-    tm.tm_hour = bcd(cmos(kHour));
-    tm.tm_mday = bcd(cmos(kMday));
-    tm.tm_mon = bcd(cmos(kMonth)) - 1;
-    tm.tm_year = bcd(cmos(kCentury)) * 100 + bcd(cmos(kYear)) - 1900;
-    return int64_t(timegm(&tm));
-  }
-};
+using RtcBaseTest = RtcReader;
 
 TEST_F(RtcBaseTest, GivenDateAndTime) {
   start("-rtc base=2020-01-02T03:04:05");

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hw/pci/msi.h"
+#include "hw/pci/msix.h"
 #include "hw/pci/pci-info.h"
 
 namespace machina {
@@ -75,6 +76,8 @@ void PciDevice::init_config_space() {
   regions_ = {};
   irq_state_ = 0;
   msi_cap_ = 0;
+  msix_cap_ = 0;
+  msix_.reset();
   exp_cap_ = 0;
 
   const PciDeviceClass& pc = pci_class();
@@ -198,6 +201,7 @@ void PciDevice::generic_reset() {
   }
   update_mappings();
   msi_reset(*this);
+  msix_reset(*this);
 }
 
 void PciDevice::do_reset() {
@@ -234,6 +238,7 @@ void PciDevice::default_config_write(uint32_t addr, uint32_t val, unsigned len) 
   }
   if (command) update_irq_disabled(was_disabled);
   msi_write_config(*this, addr, val, len);
+  msix_write_config(*this, addr, val, len);
 }
 
 uint32_t PciDevice::config_read(uint32_t addr, unsigned len) {

@@ -27,6 +27,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ namespace machina {
 inline constexpr const char* kTypePciDevice = "pci-device";
 inline constexpr const char* kInterfacePcieDevice = "pci-express-device";
 inline constexpr const char* kInterfaceConventionalPciDevice = "conventional-pci-device";
+
+struct MsixState;
 
 inline constexpr uint64_t kPciBarUnmapped = ~uint64_t{0};
 // QEMU's default subsystem IDs (Red Hat / QEMU).
@@ -128,6 +131,13 @@ class PciDevice : public Device {
   // The MSI capability's offset, 0 if none (set by msi_init).
   uint8_t msi_cap() const { return msi_cap_; }
   void set_msi_cap(uint8_t off) { msi_cap_ = off; }
+  // The MSI-X capability's offset and state (msix.cc), 0 / nullptr if none.
+  uint8_t msix_cap() const { return msix_cap_; }
+  MsixState* msix_state() const { return msix_.get(); }
+  void set_msix(uint8_t cap, std::shared_ptr<MsixState> state) {
+    msix_cap_ = cap;
+    msix_ = std::move(state);
+  }
 
   // --- INTx
   // The pin from INTERRUPT_PIN: 0-3 = INTA-D, -1 if the function has none.
@@ -197,6 +207,8 @@ class PciDevice : public Device {
   std::array<PciIoRegion, pci::kNumRegions> regions_{};
   uint8_t irq_state_ = 0;
   uint8_t msi_cap_ = 0;
+  uint8_t msix_cap_ = 0;
+  std::shared_ptr<MsixState> msix_;
   uint8_t exp_cap_ = 0;
   std::map<std::string, json> compat_values_;  // romfile, rombar, ... (unused)
 };

@@ -102,6 +102,23 @@ inline constexpr unsigned kMsiAddressHi = 8;  // 64-bit only
 inline constexpr uint32_t kMsiAddressLoMask = 0xfffffffc;
 inline constexpr int kMsiVectorsMax = 32;
 
+// MSI-X
+inline constexpr unsigned kMsixFlags = 2;  // Message Control
+inline constexpr uint16_t kMsixFlagsQsize = 0x07ff;
+inline constexpr uint16_t kMsixFlagsMaskAll = 0x4000;
+inline constexpr uint16_t kMsixFlagsEnable = 0x8000;
+inline constexpr unsigned kMsixTable = 4;  // offset | BIR
+inline constexpr unsigned kMsixPba = 8;    // offset | BIR
+inline constexpr uint32_t kMsixBirMask = 0x7;
+inline constexpr unsigned kMsixCapLength = 12;
+inline constexpr unsigned kMsixEntrySize = 16;
+inline constexpr unsigned kMsixEntryLowerAddr = 0;
+inline constexpr unsigned kMsixEntryUpperAddr = 4;
+inline constexpr unsigned kMsixEntryData = 8;
+inline constexpr unsigned kMsixEntryVectorCtrl = 12;
+inline constexpr uint32_t kMsixEntryCtrlMaskBit = 0x1;
+inline constexpr unsigned kMsixVectorsMax = 2048;
+
 // PCI Express capability (offsets inside it)
 inline constexpr unsigned kExpFlags = 0x02;
 inline constexpr unsigned kExpDevCap = 0x04;

@@ -1,0 +1,80 @@
+// virtio over PCI (virtio 1.x, 4.1), QEMU's virtio-pci proxies: "virtio-rng-pci",
+// "virtio-blk-pci", ... Each is a PCI function that owns a virtio bus with one virtio device, its
+// QOM child "virtio-backend" (so /machine/peripheral/ID/virtio-backend exists, as in QEMU, and the
+// backend's DEVICE_DELETED comes before the proxy's). The backend's properties are also the
+// proxy's (-device virtio-blk-pci,drive=d0,serial=S).
+//
+// The modern transport only (non-transitional device ID 0x1040 + id, revision 1):
+//   BAR 4, 64-bit prefetchable, 16 KiB: common config at 0x0000, ISR at 0x1000, device config at
+//     0x2000, notifications at 0x3000 (queue n at n * 4: notify_off_multiplier 4);
+//   BAR 1, 32-bit: the MSI-X table (at 0) and PBA (upper half) when vectors > 0;
+//   vendor capabilities for the four structures and the PCI configuration access window.
+// `disable-legacy` accepts auto and on (there is no legacy I/O BAR: off is refused), and
+// `disable-modern` only off. With MSI-X off the ISR drives INTA.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hw/pci/pci-device.h"
+#include "hw/virtio/virtio.h"
+
+namespace machina {
+
+inline constexpr const char* kTypeVirtioPci = "virtio-pci";
+
+class VirtioPciClass : public PciDeviceClass {
+ public:
+  MACHINA_CLASS_CLONE(VirtioPciClass)
+  std::string backend_type;      // "virtio-rng-device"
+  uint32_t default_vectors = 2;  // -device ...,vectors= default
+};
+
+class VirtioPciProxy : public PciDevice, public VirtioTransport {
+ public:
+  enum class OnOffAuto { On, Off, Auto };
+
+  const VirtioPciClass& virtio_pci_class() const {
+    return static_cast<const VirtioPciClass&>(object_class());
+  }
+  VirtioDevice* vdev() const { return vdev_; }
+  uint32_t vectors() const { return vectors_; }
+
+  // VirtioTransport
+  void notify_vector(uint16_t vector) override;
+  void update_isr() override;
+
+  uint32_t config_read(uint32_t addr, unsigned len) override;
+  void config_write(uint32_t addr, uint32_t val, unsigned len) override;
+
+  static void class_init(ObjectClass& oc);
+
+ protected:
+  void post_init() override;
+  Status pci_realize() override;
+  void pci_unrealize() override;
+  void pci_reset() override;
+
+ private:
+  uint64_t common_read(uint64_t addr, unsigned size);
+  void common_write(uint64_t addr, uint64_t value, unsigned size);
+  void add_vendor_cap(uint8_t cfg_type, uint32_t offset, uint32_t length, unsigned cap_len,
+                      uint32_t extra, uint8_t* where);
+  VirtQueue* selected_queue();
+  uint16_t check_vector(uint16_t v) const;
+  void alias_backend_properties();
+  uint64_t bar_window_read(uint8_t bar, uint32_t offset, unsigned len);
+  void bar_window_write(uint8_t bar, uint32_t offset, uint32_t value, unsigned len);
+
+  VirtioDevice* vdev_ = nullptr;
+  VirtioBus* vbus_ = nullptr;
+  OnOffAuto disable_legacy_ = OnOffAuto::Auto;
+  bool disable_modern_ = false;
+  uint32_t vectors_ = UINT32_MAX;  // UINT32_MAX: the class default
+  MemoryRegion modern_bar_, common_, isr_, device_, notify_, msix_bar_;
+  uint32_t dfselect_ = 0, gfselect_ = 0;
+  uint16_t queue_select_ = 0;
+  uint8_t pci_cfg_cap_ = 0;
+};
+
+}  // namespace machina

@@ -21,6 +21,7 @@
 
 #include "qtest/process.h"
 #include "qtest/qmp_client.h"
+#include "qtest/socket_util.h"
 
 namespace machina {
 namespace {
@@ -157,21 +158,44 @@ constexpr const char* kSharedScript =
     "echo hwrng=$(cat /sys/class/misc/hw_random/rng_current)\n"
     "echo hwrng_bytes=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n')\n"
     "grep virtio /proc/interrupts | sed 's/^/virtio_irq=/'\n"
+    "read -t 30 line < /dev/hvc0 && echo \"guest-says-$line\" > /dev/hvc0\n"
+    "echo hvc_line=$line\n"
     "echo guest_time=$(date +%s)\n";
 
-// The devices of the shared boot besides the q35 board.
-const std::vector<std::string> kSharedDevices = {"-device", "virtio-rng-pci,id=rng0"};
+// The devices of the shared boot besides the q35 board: the virtconsole's chardev is a socket
+// the test connects to once the guest is up.
+std::string console_socket() {
+  return (fs::temp_directory_path() / ("machina-hvc-" + std::to_string(getpid()))).string();
+}
+std::vector<std::string> shared_devices() {
+  return {"-device",  "virtio-rng-pci,id=rng0",
+          "-chardev", "socket,id=hvc,path=" + console_socket() + ",server=on,wait=off",
+          "-device",  "virtio-serial-pci,id=vser0",
+          "-device",  "virtconsole,chardev=hvc,name=org.machina.console"};
+}
 
 class LinuxGuest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    run_ = new GuestRun(run_guest(kSharedScript, kSharedDevices));
+    qtest::Fd hvc;
+    run_ = new GuestRun(run_guest(kSharedScript, shared_devices(), [&hvc] {
+      hvc = qtest::connect_unix(console_socket(), 5s);
+      if (hvc.valid()) qtest::send_all(hvc.get(), "ping\n");
+    }));
+    hvc_host_ = new std::string;
+    if (hvc.valid()) {
+      auto deadline = std::chrono::steady_clock::now() + 2s;
+      while (qtest::read_some(hvc.get(), *hvc_host_, deadline) == qtest::ReadResult::Data) {
+      }
+    }
+    fs::remove(console_socket());
     out_ = new std::string(test_output(*run_));
     std::printf("shared boot to userspace and back: %.1f s\n", run_->seconds);
   }
   static void TearDownTestSuite() {
     delete run_;
     delete out_;
+    delete hvc_host_;
   }
   // Every value printed as `key=value` by the script.
   static std::vector<std::string> values(const std::string& key) {
@@ -188,8 +212,10 @@ class LinuxGuest : public ::testing::Test {
   }
   static GuestRun* run_;
   static std::string* out_;
+  static std::string* hvc_host_;  // what the host read from the virtconsole's socket
 };
 GuestRun* LinuxGuest::run_ = nullptr;
+std::string* LinuxGuest::hvc_host_ = nullptr;
 std::string* LinuxGuest::out_ = nullptr;
 
 TEST_F(LinuxGuest, BootsToUserspaceAndRunsACommand) {
@@ -273,6 +299,12 @@ TEST_F(LinuxGuest, VirtioRngFeedsDevHwrng) {
     }
   }
   EXPECT_TRUE(msix_queue_irq) << *out_;
+}
+
+TEST_F(LinuxGuest, VirtconsoleIsHvc0BothWays) {
+  // The host wrote "ping" on the socket; the guest read it from /dev/hvc0 and answered.
+  EXPECT_EQ(value("hvc_line"), "ping") << *out_;
+  EXPECT_NE(hvc_host_->find("guest-says-ping"), std::string::npos) << *hvc_host_;
 }
 
 // --- Boots of their own

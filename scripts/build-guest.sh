@@ -66,8 +66,11 @@ rm -rf "$work"
 mkdir -p "$work/debs"
 # apt drops privileges to _apt for downloads; let it write here.
 chmod 0777 "$work/debs"
+# e2fsprogs (mkfs.ext4) and the shared libraries it needs: the guest tests make a filesystem
+# on a virtio disk.
+e2fs_pkgs=(e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6)
 download() {
-  (cd "$work/debs" && apt-get download -q "$kpkg" busybox-static)
+  (cd "$work/debs" && apt-get download -q "$kpkg" busybox-static "${e2fs_pkgs[@]}")
 }
 if ! download; then
   ((EUID == 0)) || die "apt-get download failed (run as root so that apt-get update can run)"
@@ -84,6 +87,11 @@ dpkg-deb -x "$kdeb" "$work/kernel"
 dpkg-deb -x "$bdeb" "$work/busybox"
 bb=$work/busybox/bin/busybox
 [[ -x $bb ]] || die "busybox binary missing from $(basename "$bdeb")"
+for p in "${e2fs_pkgs[@]}"; do
+  deb=$(ls "$work"/debs/"${p}"_*.deb 2>/dev/null | head -n1)
+  [[ -n $deb ]] || die "downloaded package $p not found in $work/debs"
+  dpkg-deb -x "$deb" "$work/e2fs"
+done
 
 moddir_base=lib/modules
 [[ -d $work/kernel/$moddir_base ]] || moddir_base=usr/lib/modules
@@ -136,6 +144,20 @@ for m in "${order[@]}"; do
   cp "$kmods/$m" "$root/lib/modules/$kver/$m"
 done
 printf '%s\n' "${order[@]}" >"$root/lib/modules/$kver/machina.order"
+# mkfs.ext4: e2fsprogs' mke2fs (it picks the filesystem type from its name) and its libraries.
+mke2fs=$(find "$work/e2fs" -name mke2fs -type f | head -n1)
+[[ -n $mke2fs ]] || die "mke2fs missing from e2fsprogs"
+cp "$mke2fs" "$root/usr/sbin/mkfs.ext4"
+mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
+for lib in libext2fs.so.2 libcom_err.so.2 libblkid.so.1 libuuid.so.1 libe2p.so.2 libc.so.6; do
+  f=$(find "$work/e2fs" -name "$lib" | head -n1)
+  [[ -n $f ]] || die "$lib missing from the e2fsprogs packages"
+  cp -L "$f" "$root/lib/x86_64-linux-gnu/$lib"
+done
+ld=$(find "$work/e2fs" -name ld-linux-x86-64.so.2 | head -n1)
+[[ -n $ld ]] || die "ld-linux-x86-64.so.2 missing from libc6"
+cp -L "$ld" "$root/lib64/ld-linux-x86-64.so.2"
+cp "$(find "$work/e2fs" -name mke2fs.conf -path '*etc*' | head -n1)" "$root/etc/mke2fs.conf"
 # A modules.dep for the modules in the initramfs, so that modprobe works in the guest too.
 "$bb" depmod -b "$root" "$kver"
 # The kernel opens /dev/console before running /init; devtmpfs provides it later too.

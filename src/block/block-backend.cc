@@ -197,14 +197,19 @@ void BlockBackend::error_action(BlockErrorAction action, bool is_read, int error
       iostatus_ == BlockDeviceIoStatus::Ok) {
     iostatus_ = error == ENOSPC ? BlockDeviceIoStatus::Nospace : BlockDeviceIoStatus::Failed;
   }
+  monitor_event("BLOCK_IO_ERROR", io_error_event_data(action, is_read, error));
+  if (action == BlockErrorAction::Stop) vm_stop(RunState::IoError);
+}
+
+json BlockBackend::io_error_event_data(BlockErrorAction action, bool is_read, int error) const {
+  error = std::abs(error);
   json data = {{"device", name_}};
   if (root_) data["node-name"] = root_->node_name();
   data["operation"] = is_read ? "read" : "write";
   data["action"] = block_error_action_name(action);
   if (iostatus_is_enabled()) data["nospace"] = error == ENOSPC;
   data["reason"] = std::strerror(error);
-  monitor_event("BLOCK_IO_ERROR", data);
-  if (action == BlockErrorAction::Stop) vm_stop(RunState::IoError);
+  return data;
 }
 
 void BlockBackend::set_attached_dev(std::string qdev_path, std::string dev_id) {

@@ -68,6 +68,8 @@ class BlockBackend : public Claimable {
   // Emits BLOCK_IO_ERROR {"device","node-name","operation","action","nospace"?,"reason"}; for
   // Stop also sets the I/O status and stops the VM (state io-error, STOP event).
   void error_action(BlockErrorAction action, bool is_read, int error);
+  // The BLOCK_IO_ERROR event's data for that error.
+  json io_error_event_data(BlockErrorAction action, bool is_read, int error) const;
   void set_on_error(BlockdevOnError on_read, BlockdevOnError on_write);
   BlockdevOnError on_read_error() const { return on_read_error_; }
   BlockdevOnError on_write_error() const { return on_write_error_; }

@@ -69,6 +69,7 @@ Result<std::optional<uint64_t>> OptReader::uint(const std::string& name) {
   if (!v) return std::optional<uint64_t>();
   if (v->is_number_unsigned()) return std::optional<uint64_t>(v->get<uint64_t>());
   if (v->is_number_integer()) {
+    if (v->get<int64_t>() >= 0) return std::optional<uint64_t>(uint64_t(v->get<int64_t>()));
     return generic_error("Parameter '" + full(name) + "' expects uint64");
   }
   if (syntax_ != OptSyntax::Qmp && v->is_string()) {
@@ -105,6 +106,9 @@ Result<std::optional<uint64_t>> OptReader::size(const std::string& name) {
   const json* v = raw(name);
   if (!v) return std::optional<uint64_t>();
   if (v->is_number_unsigned()) return std::optional<uint64_t>(v->get<uint64_t>());
+  if (v->is_number_integer() && v->get<int64_t>() >= 0) {
+    return std::optional<uint64_t>(uint64_t(v->get<int64_t>()));
+  }
   if (syntax_ != OptSyntax::Qmp && v->is_string()) {
     QemuOpts tmp;
     tmp.set(name, v->get<std::string>());

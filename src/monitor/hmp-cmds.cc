@@ -1,6 +1,7 @@
 // The human monitor's commands (HMP), used by human-monitor-command and -monitor.
 #include <sstream>
 
+#include "block/qapi-block.h"
 #include "chardev/char.h"
 #include "hw/core/qdev-monitor.h"
 #include "hw/core/sysbus.h"
@@ -35,6 +36,8 @@ std::vector<std::string> words(const std::string& line) {
 Result<std::string> info(const std::vector<std::string>& w) {
   if (w.size() < 2) {
     return std::string(
+        "info block [-n] [-v] [device] -- show info of one block device or all block devices "
+        "(-n: show named nodes; -v: show details)\n"
         "info chardev -- show the character devices\n"
         "info mtree [-f][-o][-D] -- show memory tree\n"
         "info name -- show the current VM name\n"
@@ -55,6 +58,7 @@ Result<std::string> info(const std::vector<std::string>& w) {
     return "VM status: paused (" + s + ")\n";
   }
   if (what == "pci") return pci_info_text();
+  if (what == "block") return hmp_info_block_text();
   if (what == "qtree") return qdev_qtree_text(*sysbus_get_default());
   if (what == "mtree") {
     MtreeOptions o;

@@ -33,6 +33,8 @@ const char* runstate_name(RunState s) {
       return "paused";
     case RunState::Shutdown:
       return "shutdown";
+    case RunState::IoError:
+      return "io-error";
   }
   return "running";
 }
@@ -44,12 +46,38 @@ bool runstate_is_running() {
   return g_state == RunState::Running;
 }
 
-void vm_stop() {
+namespace {
+std::vector<std::pair<int, std::function<void(bool, RunState)>>>& vm_change_handlers() {
+  static auto* v = new std::vector<std::pair<int, std::function<void(bool, RunState)>>>;
+  return *v;
+}
+int g_next_vm_change_id = 1;
+
+void notify_vm_change(bool running, RunState state) {
+  // Copied: a handler may add or remove handlers.
+  auto handlers = vm_change_handlers();
+  for (auto& [id, fn] : handlers) fn(running, state);
+}
+}  // namespace
+
+int add_vm_change_state_handler(std::function<void(bool running, RunState state)> fn) {
+  int id = g_next_vm_change_id++;
+  vm_change_handlers().emplace_back(id, std::move(fn));
+  return id;
+}
+
+void remove_vm_change_state_handler(int id) {
+  auto& v = vm_change_handlers();
+  std::erase_if(v, [id](const auto& e) { return e.first == id; });
+}
+
+void vm_stop(RunState reason) {
   if (g_state != RunState::Running) return;
-  g_state = RunState::Paused;
+  g_state = reason == RunState::IoError ? RunState::IoError : RunState::Paused;
   cpus_pause_all();
   if (virtual_clock_mode() == VirtualClockMode::Running) virtual_clock_pause();
   monitor_event("STOP");
+  notify_vm_change(false, g_state);
 }
 
 void vm_start() {
@@ -58,6 +86,7 @@ void vm_start() {
   if (virtual_clock_mode() == VirtualClockMode::Running) virtual_clock_resume();
   cpus_resume_all();
   monitor_event("RESUME");
+  notify_vm_change(true, g_state);
 }
 
 void qemu_system_shutdown_request(const std::string& reason, bool guest) {

@@ -7,15 +7,22 @@
 
 namespace machina {
 
-enum class RunState { Prelaunch, Running, Paused, Shutdown };
+enum class RunState { Prelaunch, Running, Paused, Shutdown, IoError };
 const char* runstate_name(RunState s);
 
 RunState runstate();
 bool runstate_is_running();
 
 // stop / cont (QMP): STOP and RESUME events; the virtual clock follows unless qtest drives it.
-void vm_stop();
+// `reason` is the state entered: Paused, or IoError (a block device's werror/rerror=stop policy,
+// shown by query-status as "io-error").
+void vm_stop(RunState reason = RunState::Paused);
 void vm_start();
+
+// QEMU's qemu_add_vm_change_state_handler: called (on the main loop) after the VM starts running
+// (running=true) or stops (running=false, with the new state). Returns an id for removal.
+int add_vm_change_state_handler(std::function<void(bool running, RunState state)> fn);
+void remove_vm_change_state_handler(int id);
 
 // Asks the main loop to shut down; `reason` as QEMU's ShutdownCause ("host-signal",
 // "host-qmp-quit", "guest-shutdown", ...). Thread-safe.

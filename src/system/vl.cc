@@ -88,6 +88,9 @@ bool answer_help(const MachinaConfig& cfg, int* status) {
 // Signals that ask for a clean shutdown arrive through a signalfd on the main loop.
 int setup_signals() {
   ::signal(SIGPIPE, SIG_IGN);
+  // A write past RLIMIT_FSIZE fails with EFBIG (an I/O error the drive's werror policy handles)
+  // instead of killing the VM.
+  ::signal(SIGXFSZ, SIG_IGN);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -254,13 +257,19 @@ Status create_block_backends(const MachinaConfig& cfg, const MachineClass& mc) {
   return Status::Ok();
 }
 
-// Hook for -drive if=virtio: one virtio-blk-pci per drive, as QEMU's drive_new adds
-// "-device virtio-blk-pci,drive=ID" (bus address from the drive's addr=). The device model
-// arrives with virtio; until then such drives are refused here.
+// -drive if=virtio: one virtio-blk-pci per drive, as QEMU's drive_new adds
+// "-device virtio-blk-pci,drive=ID[,addr=ADDR]".
 Status create_drive_devices() {
   for (const std::string& id : drives_with_interface("virtio")) {
-    return generic_error(std::string(kProg) + ": -drive id=" + id +
-                         ",if=virtio: virtio-blk-pci is not available yet");
+    DeviceOptions o;
+    o.driver = "virtio-blk-pci";
+    o.props.emplace_back("drive", json(id));
+    if (const DriveInfo* info = drive_info(id); info && !info->addr.empty()) {
+      o.props.emplace_back("addr", json(info->addr));
+    }
+    auto r = qdev_device_add(o);
+    if (!r.ok())
+      return generic_error(std::string(kProg) + ": -drive id=" + id + ": " + r.message());
   }
   return Status::Ok();
 }

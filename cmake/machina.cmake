@@ -37,9 +37,10 @@ function(machina_test name dir)
   endif()
   if(MT_LABELS STREQUAL "guest")
     # A guest boot is timing-sensitive (Linux calibrates its clocks against the PIT): one at a
-    # time, alone.
-    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${MT_LABELS}"
-                         RUN_SERIAL TRUE)
+    # time, alone. The whole binary is one ctest test, so that the tests sharing a boot (a
+    # suite's SetUpTestSuite) really share it; gtest's output names each test.
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS "${MT_LABELS}" RUN_SERIAL TRUE)
   else()
     gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${MT_LABELS}")
   endif()

@@ -133,6 +133,18 @@ GuestRun run_guest(const std::string& script, std::vector<std::string> extra = {
   return r;
 }
 
+// A host command's standard output.
+std::string command_output(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
 // The text between the ready marker and the exit line: what the test script printed.
 std::string test_output(const GuestRun& r) {
   size_t a = r.console.find("MACHINA-GUEST-READY");
@@ -160,7 +172,33 @@ constexpr const char* kSharedScript =
     "grep virtio /proc/interrupts | sed 's/^/virtio_irq=/'\n"
     "read -t 30 line < /dev/hvc0 && echo \"guest-says-$line\" > /dev/hvc0\n"
     "echo hvc_line=$line\n"
+    "echo blk_serial=$(cat /sys/block/vda/serial)\n"
+    "echo blk_sectors=$(cat /sys/block/vda/size)\n"
+    "mkdir -p /mnt\n"
+    "if mkfs.ext4 -q -F /dev/vda && mount -t ext4 /dev/vda /mnt; then\n"
+    "  dd if=/dev/urandom of=/mnt/data bs=64k count=32 2>/dev/null\n"
+    "  echo blk_sum=$(sha256sum /mnt/data | cut -d' ' -f1)\n"
+    "  sync && umount /mnt && echo blk_umount=ok\n"
+    "  mount -t ext4 -o ro /dev/vda /mnt && echo blk_readback=$(sha256sum /mnt/data | cut -d' ' "
+    "-f1)\n"
+    "  umount /mnt\n"
+    "fi\n"
     "echo guest_time=$(date +%s)\n";
+
+// The second boot, on the same disk read-only: the data of the first boot is there, writes are
+// refused.
+constexpr const char* kReadOnlyScript =
+    "echo ro_flag=$(cat /sys/block/vda/ro)\n"
+    "mkdir -p /mnt\n"
+    "mount -t ext4 -o ro /dev/vda /mnt && echo ro_sum=$(sha256sum /mnt/data | cut -d' ' -f1)\n"
+    "if dd if=/dev/zero of=/dev/vda bs=512 count=1 2>/dev/null; then echo ro_write=accepted;\n"
+    "else echo ro_write=refused; fi\n";
+
+// The shared disk: a sparse raw image the guest formats.
+std::string disk_image() {
+  return (fs::temp_directory_path() / ("machina-disk-" + std::to_string(getpid()) + ".img"))
+      .string();
+}
 
 // The devices of the shared boot besides the q35 board: the virtconsole's chardev is a socket
 // the test connects to once the guest is up.
@@ -171,12 +209,17 @@ std::vector<std::string> shared_devices() {
   return {"-device",  "virtio-rng-pci,id=rng0",
           "-chardev", "socket,id=hvc,path=" + console_socket() + ",server=on,wait=off",
           "-device",  "virtio-serial-pci,id=vser0",
-          "-device",  "virtconsole,chardev=hvc,name=org.machina.console"};
+          "-device",  "virtconsole,chardev=hvc,name=org.machina.console",
+          "-drive",   "if=none,id=disk0,format=raw,cache=writeback,file=" + disk_image(),
+          "-device",  "virtio-blk-pci,id=vblk0,drive=disk0,serial=MACHINA-DISK0"};
 }
 
 class LinuxGuest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    fs::remove(disk_image());
+    std::ofstream(disk_image()).close();
+    fs::resize_file(disk_image(), 64 << 20);
     qtest::Fd hvc;
     run_ = new GuestRun(run_guest(kSharedScript, shared_devices(), [&hvc] {
       hvc = qtest::connect_unix(console_socket(), 5s);
@@ -191,11 +234,21 @@ class LinuxGuest : public ::testing::Test {
     fs::remove(console_socket());
     out_ = new std::string(test_output(*run_));
     std::printf("shared boot to userspace and back: %.1f s\n", run_->seconds);
+    // What the host finds in the image the guest wrote.
+    host_sum_ = new std::string(
+        command_output("debugfs -R 'cat /data' " + disk_image() + " 2>/dev/null | sha256sum"));
+    GuestRun ro = run_guest(kReadOnlyScript,
+                            {"-drive", "if=virtio,format=raw,readonly=on,file=" + disk_image()});
+    ro_out_ = new std::string(test_output(ro));
+    std::printf("read-only boot: %.1f s\n", ro.seconds);
+    fs::remove(disk_image());
   }
   static void TearDownTestSuite() {
     delete run_;
     delete out_;
     delete hvc_host_;
+    delete host_sum_;
+    delete ro_out_;
   }
   // Every value printed as `key=value` by the script.
   static std::vector<std::string> values(const std::string& key) {
@@ -213,7 +266,16 @@ class LinuxGuest : public ::testing::Test {
   static GuestRun* run_;
   static std::string* out_;
   static std::string* hvc_host_;  // what the host read from the virtconsole's socket
+  static std::string* host_sum_;  // sha256sum of /data as the host reads it from the image
+  static std::string* ro_out_;    // the read-only boot's output
+  static std::string ro_value(const std::string& key) {
+    std::smatch m;
+    std::regex re("(^|\\n)" + key + "=([^\\r\\n]*)");
+    return std::regex_search(*ro_out_, m, re) ? std::string(m[2]) : "";
+  }
 };
+std::string* LinuxGuest::host_sum_ = nullptr;
+std::string* LinuxGuest::ro_out_ = nullptr;
 GuestRun* LinuxGuest::run_ = nullptr;
 std::string* LinuxGuest::hvc_host_ = nullptr;
 std::string* LinuxGuest::out_ = nullptr;
@@ -305,6 +367,23 @@ TEST_F(LinuxGuest, VirtconsoleIsHvc0BothWays) {
   // The host wrote "ping" on the socket; the guest read it from /dev/hvc0 and answered.
   EXPECT_EQ(value("hvc_line"), "ping") << *out_;
   EXPECT_NE(hvc_host_->find("guest-says-ping"), std::string::npos) << *hvc_host_;
+}
+
+TEST_F(LinuxGuest, VirtioDiskHoldsAFilesystemTheHostCanRead) {
+  EXPECT_EQ(value("blk_serial"), "MACHINA-DISK0") << *out_;
+  EXPECT_EQ(value("blk_sectors"), std::to_string((64 << 20) / 512)) << *out_;
+  std::string sum = value("blk_sum");
+  ASSERT_EQ(sum.size(), 64u) << *out_;
+  EXPECT_EQ(value("blk_umount"), "ok") << *out_;
+  // Read back by the guest after a remount, and by the host from the image file.
+  EXPECT_EQ(value("blk_readback"), sum) << *out_;
+  EXPECT_EQ(host_sum_->substr(0, 64), sum) << *host_sum_;
+}
+
+TEST_F(LinuxGuest, DataSurvivesIntoTheNextBootAndReadOnlyRefusesWrites) {
+  EXPECT_EQ(ro_value("ro_flag"), "1") << *ro_out_;
+  EXPECT_EQ(ro_value("ro_sum"), value("blk_sum")) << *ro_out_;
+  EXPECT_EQ(ro_value("ro_write"), "refused") << *ro_out_;
 }
 
 // --- Boots of their own

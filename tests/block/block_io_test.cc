@@ -210,6 +210,20 @@ TEST_P(BlockIoTest, WritesToAReadOnlyBackendFailWithEacces) {
   EXPECT_EQ(img.contents()[0], 1);
 }
 
+TEST_F(BlockTest, IoUringFallsBackToTheThreadPool) {
+  aio_engine_simulate_io_uring_failure(true);
+  TempImage img(4096, byte_pattern);
+  auto node = bdrv_open_options(
+      {{"driver", "file"}, {"node-name", "f"}, {"filename", img.path()}, {"aio", "io_uring"}},
+      OptSyntax::Qmp);
+  aio_engine_simulate_io_uring_failure(false);
+  ASSERT_TRUE(node.ok()) << node.message();
+  EXPECT_EQ(static_cast<FileNode*>(node.value().get())->engine_kind(), AioKind::Threads);
+  char buf[100];
+  EXPECT_EQ(sync_io([&](auto cb) { node.value()->preadv(50, {iovec{buf, 100}}, cb); }), 0);
+  EXPECT_EQ(buf[99], char(byte_pattern(149)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, BlockIoTest,
                          ::testing::Values(EngineParam{"threads", AioKind::Threads},
                                            EngineParam{"io_uring", AioKind::IoUring}),

@@ -3,8 +3,12 @@
 // requests that need a bounce buffer.
 #include <cstring>
 
+#include <thread>
+
 #include "block/file-posix.h"
 #include "block_test_util.h"
+#include "util/bql.h"
+#include "util/main-loop.h"
 
 namespace machina::testing {
 namespace {
@@ -39,6 +43,26 @@ class BlockIoTest : public BlockTest, public ::testing::WithParamInterface<Engin
     return blk.value();
   }
 };
+
+TEST_P(BlockIoTest, CompletionsRunOnTheMainLoopWithTheBql) {
+  TempImage img(65536, byte_pattern);
+  auto blk = open(img);
+  ASSERT_TRUE(blk);
+  std::vector<char> buf(65536);
+  bool done = false, had_bql = false;
+  std::thread::id thread;
+  blk->preadv(0, {iovec{buf.data(), buf.size()}}, [&](int r) {
+    EXPECT_EQ(r, 0);
+    done = true;
+    had_bql = bql_locked();
+    thread = std::this_thread::get_id();
+  });
+  for (int i = 0; i < 500 && !done; ++i) main_loop().run_once(10'000'000);
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(had_bql);
+  EXPECT_EQ(thread, std::this_thread::get_id());
+  EXPECT_EQ(buf[1000], char(byte_pattern(1000)));
+}
 
 TEST_P(BlockIoTest, ReadsWhatIsInTheFile) {
   TempImage img(8192, byte_pattern);

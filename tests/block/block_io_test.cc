@@ -3,6 +3,8 @@
 // requests that need a bounce buffer.
 #include <cstring>
 
+#include <linux/falloc.h>
+
 #include <thread>
 
 #include "block/file-posix.h"
@@ -168,6 +170,26 @@ TEST_P(BlockIoTest, WriteZeroesZeroesTheRange) {
   EXPECT_EQ(c.substr(4096, 8192), std::string(8192, '\0'));
   EXPECT_EQ(uint8_t(c[4096 + 8192]), 0xff);
   EXPECT_EQ(img.size(), 65536u);
+}
+
+TEST_P(BlockIoTest, WriteZeroesFallsBackToWritingZeroes) {
+  // tmpfs has no FALLOC_FL_ZERO_RANGE: the zeroes are written, in several chunks.
+  if (::access("/dev/shm", W_OK) != 0) GTEST_SKIP() << "no /dev/shm";
+  constexpr size_t kSize = 3 << 20;
+  TempImage img(
+      kSize, [](size_t) { return 0xee; }, "/dev/shm");
+  int fd = ::open(img.path().c_str(), O_RDWR);
+  bool zero_range = ::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 512) == 0;
+  ::close(fd);
+  if (zero_range) GTEST_SKIP() << "/dev/shm supports ZERO_RANGE here";
+  auto blk = open(img);
+  ASSERT_TRUE(blk);
+  EXPECT_EQ(sync_io([&](auto cb) { blk->write_zeroes(512, (1 << 20) + (1 << 19), false, cb); }), 0);
+  std::string c = img.contents();
+  EXPECT_EQ(uint8_t(c[511]), 0xee);
+  EXPECT_EQ(c.substr(512, (1 << 20) + (1 << 19)), std::string((1 << 20) + (1 << 19), '\0'));
+  EXPECT_EQ(uint8_t(c[512 + (1 << 20) + (1 << 19)]), 0xee);
+  EXPECT_EQ(img.size(), kSize);
 }
 
 TEST_P(BlockIoTest, DiscardWithUnmapPunchesAHole) {

@@ -6,7 +6,11 @@
 // A device's `drive` property may also name a node: the device then gets an anonymous backend on
 // it, which goes away with the device's BlockBackendRef.
 //
-// Everything here runs on the main loop thread with the BQL held; I/O callbacks too.
+// Threads: call everything with the BQL held (the main loop, or a vCPU thread in an MMIO/PIO
+// handler). I/O callbacks run on the main loop thread with the BQL held — or inside drain(), on
+// the thread that drains. A callback never runs inside the call that submitted its request.
+// Before a device releases its BlockBackendRef it should drain(): the callbacks of requests
+// still in flight would otherwise run while the backend is torn down.
 #pragma once
 
 #include <sys/uio.h>

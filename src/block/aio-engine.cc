@@ -11,9 +11,17 @@ const char* aio_kind_name(AioKind k) {
   return k == AioKind::IoUring ? "io_uring" : "threads";
 }
 
+namespace {
+bool g_simulate_uring_failure = false;
+}  // namespace
+
+void aio_engine_simulate_io_uring_failure(bool on) {
+  g_simulate_uring_failure = on;
+}
+
 std::shared_ptr<AioEngine> aio_engine_get(AioKind kind) {
   static std::weak_ptr<AioEngine> threads, uring;
-  if (kind == AioKind::IoUring) {
+  if (kind == AioKind::IoUring && !g_simulate_uring_failure) {
     if (auto e = uring.lock()) return e;
     if (auto e = make_io_uring_engine()) {
       uring = e;

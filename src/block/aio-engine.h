@@ -44,6 +44,10 @@ class AioEngine {
 // fails. Loop thread only.
 std::shared_ptr<AioEngine> aio_engine_get(AioKind kind);
 
+// Tests: makes io_uring set-up fail, as on a kernel that refuses it (aio_engine_get then falls
+// back to the thread pool).
+void aio_engine_simulate_io_uring_failure(bool on);
+
 // Constructors used by aio_engine_get (nullptr if io_uring cannot be set up).
 std::shared_ptr<AioEngine> make_thread_pool_engine();
 std::shared_ptr<AioEngine> make_io_uring_engine();

@@ -127,8 +127,15 @@ void BlockBackend::preadv(uint64_t offset, std::vector<iovec> iov, Callback cb) 
 }
 
 void BlockBackend::pwritev(uint64_t offset, std::vector<iovec> iov, Callback cb) {
+  uint64_t bytes = iov_size(iov);
+  // detect-zeroes: a buffer of zeroes becomes a write-zeroes request (unmap: may punch a hole).
+  if (root_ && bytes > 0 && root_->common().detect_zeroes != BlockdevDetectZeroes::Off &&
+      iov_is_zero(iov)) {
+    return write_zeroes(offset, bytes, root_->common().detect_zeroes == BlockdevDetectZeroes::Unmap,
+                        std::move(cb));
+  }
   cb = track(std::move(cb));
-  if (!check_range(offset, iov_size(iov), cb)) return;
+  if (!check_range(offset, bytes, cb)) return;
   if (root_->read_only()) return block_defer_cb(std::move(cb), -EACCES);
   if (wce_) return root_->pwritev(offset, std::move(iov), std::move(cb));
   // Writethrough: the write is stable before the guest hears of it.
@@ -260,6 +267,8 @@ std::vector<BlockBackend*> blk_all() {
 }
 
 void blk_remove_all() {
+  // Nothing in flight survives (QEMU's bdrv_drain_all before closing).
+  for (BlockBackend* b : std::vector<BlockBackend*>(all_backends())) b->drain();
   auto& v = named_backends();
   while (!v.empty()) {
     BlockBackendPtr b = std::move(v.back());

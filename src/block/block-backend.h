@@ -6,7 +6,11 @@
 // A device's `drive` property may also name a node: the device then gets an anonymous backend on
 // it, which goes away with the device's BlockBackendRef.
 //
-// Everything here runs on the main loop thread with the BQL held; I/O callbacks too.
+// Threads: call everything with the BQL held (the main loop, or a vCPU thread in an MMIO/PIO
+// handler). I/O callbacks run on the main loop thread with the BQL held — or inside drain(), on
+// the thread that drains. A callback never runs inside the call that submitted its request.
+// Before a device releases its BlockBackendRef it should drain(): the callbacks of requests
+// still in flight would otherwise run while the backend is torn down.
 #pragma once
 
 #include <sys/uio.h>
@@ -80,8 +84,13 @@ class BlockBackend : public Claimable {
   BlockDeviceIoStatus iostatus() const { return iostatus_; }
   void iostatus_reset() { iostatus_ = BlockDeviceIoStatus::Ok; }
 
-  // The device using it (query-block "qdev"); set at realize, cleared (empty) at unrealize.
+  // The device using it; set at realize, cleared (empty strings) at unrealize. As QEMU's
+  // blk_get_attached_dev_id, query-block's "qdev" is that device's id when it has one, else its
+  // canonical QOM path — for virtio-blk-pci the backend is attached to the inner
+  // virtio-blk-device, which has no id: pass ("/machine/peripheral/ID/virtio-backend", "").
   void set_attached_dev(std::string qdev_path, std::string dev_id);
+  // What query-block shows as "qdev" ("" when detached).
+  std::string attached_dev_id_or_path() const { return dev_id_.empty() ? qdev_path_ : dev_id_; }
   const std::string& attached_qdev() const { return qdev_path_; }
   const std::string& attached_dev_id() const { return dev_id_; }
 

@@ -103,6 +103,8 @@ using BlockNodePtr = std::shared_ptr<BlockDriverState>;
 uint64_t iov_size(const std::vector<iovec>& iov);
 // The list without its first `skip` bytes.
 std::vector<iovec> iov_skip(const std::vector<iovec>& iov, uint64_t skip);
+// Whether every byte of the list is zero.
+bool iov_is_zero(const std::vector<iovec>& iov);
 // Zero-fills bytes [from, end) of the list.
 void iov_memset_from(const std::vector<iovec>& iov, uint64_t from, int c);
 

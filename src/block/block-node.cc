@@ -38,6 +38,16 @@ std::vector<iovec> iov_skip(const std::vector<iovec>& iov, uint64_t skip) {
   return out;
 }
 
+bool iov_is_zero(const std::vector<iovec>& iov) {
+  for (const iovec& v : iov) {
+    const auto* p = static_cast<const unsigned char*>(v.iov_base);
+    for (size_t i = 0; i < v.iov_len; ++i) {
+      if (p[i]) return false;
+    }
+  }
+  return true;
+}
+
 void iov_memset_from(const std::vector<iovec>& iov, uint64_t from, int c) {
   for (const iovec& v : iov_skip(iov, from)) std::memset(v.iov_base, c, v.iov_len);
 }

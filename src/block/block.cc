@@ -145,7 +145,7 @@ Result<BlockNodePtr> open_file(OptReader& r, BlockNodeCommon c) {
   return BlockNodePtr(node.value());
 }
 
-Result<BlockNodePtr> open_raw(OptReader& r, BlockNodeCommon c, const json& self) {
+Result<BlockNodePtr> open_raw(OptReader& r, BlockNodeCommon c) {
   RawOptions o;
   auto offset = r.uint("offset");
   if (!offset.ok()) return offset.error();
@@ -184,7 +184,6 @@ Result<BlockNodePtr> open_raw(OptReader& r, BlockNodeCommon c, const json& self)
   } else {
     return generic_error("Invalid parameter type for 'file', expected: BlockdevRef");
   }
-  (void)self;
   auto node = RawNode::open(std::move(c), o, child);
   if (!node.ok()) return node.error();
   return BlockNodePtr(node.value());
@@ -220,7 +219,7 @@ Result<BlockNodePtr> bdrv_open_options(const json& options, OptSyntax syntax,
   if (!common.ok()) return common.error();
   BlockNodeCommon c = std::move(common.value());
   if (!c.node_name_given) c.node_name = bdrv_generate_node_name();
-  Result<BlockNodePtr> node = drv == "file" ? open_file(r, c) : open_raw(r, c, options);
+  Result<BlockNodePtr> node = drv == "file" ? open_file(r, c) : open_raw(r, c);
   if (!node.ok()) return node.error();
   // A child opened inline may have taken the name meanwhile.
   if (bdrv_find_node(c.node_name)) {

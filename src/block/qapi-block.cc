@@ -58,7 +58,7 @@ json qmp_query_block() {
   for (BlockBackend* blk : blk_all()) {
     bool attached = !blk->attached_qdev().empty();
     json info = {{"device", blk->name()}};
-    if (attached) info["qdev"] = blk->attached_qdev();
+    if (attached) info["qdev"] = blk->attached_dev_id_or_path();
     info["locked"] = false;
     // A backend without a device could take any medium (QEMU's blk_dev_has_removable_media).
     info["removable"] = !attached;
@@ -90,7 +90,7 @@ std::string hmp_info_block_text() {
   };
   for (BlockBackend* blk : blk_all()) {
     if (!out.empty()) out += "\n";
-    out += blk->name().empty() ? blk->attached_qdev() : blk->name();
+    out += blk->name().empty() ? blk->attached_dev_id_or_path() : blk->name();
     if (!blk->is_inserted()) {
       out += ": [not inserted]\n";
     } else {
@@ -99,7 +99,7 @@ std::string hmp_info_block_text() {
              (bs.read_only() ? ", read-only" : "") + ")\n";
     }
     if (!blk->attached_qdev().empty())
-      out += "    Attached to:      " + blk->attached_qdev() + "\n";
+      out += "    Attached to:      " + blk->attached_dev_id_or_path() + "\n";
     if (blk->is_inserted()) {
       const BlockNodeCommon& c = blk->root()->common();
       out += "    Cache mode:       " +

@@ -552,6 +552,7 @@ Status Parser::handle(std::string_view name, const std::string& arg) {
     warn(o.warnings);
     o.warnings.clear();
     cfg_.drives.push_back(std::move(o));
+    cfg_.drive_args.push_back(std::string(arg));
   } else if (name == "blockdev") {
     OptionSet set;
     if (!arg.empty() && arg[0] == '{') {
@@ -641,6 +642,7 @@ Result<MachinaConfig> Parser::run() {
       auto r = drives_.add(std::move(d));
       if (!r.ok()) return at(r.error());
       cfg_.drives.push_back(drives_.all()[r.value()]);
+      cfg_.drive_args.push_back(word);
       ++i;
       continue;
     }

@@ -133,12 +133,13 @@ struct MachinaConfig {
   std::optional<std::string> qtest;      // -qtest CHARDEV-SPEC (e.g. unix:/tmp/x.sock)
   std::optional<std::string> qtest_log;  // -qtest-log FILE
 
-  std::vector<OptionSet> devices;     // -device, in order
-  std::vector<QemuOpts> drives;       // -drive (and a bare FILE argument: file=,index=0,media=disk)
-  std::vector<OptionSet> blockdevs;   // -blockdev (keyval, implied "driver")
-  std::vector<OptionSet> netdevs;     // -netdev (implied "type")
-  std::vector<OptionSet> objects;     // -object (implied "qom-type")
-  std::vector<GlobalConfig> globals;  // -global
+  std::vector<OptionSet> devices;  // -device, in order
+  std::vector<QemuOpts> drives;    // -drive (and a bare FILE argument: file=,index=0,media=disk)
+  std::vector<std::string> drive_args;  // each -drive's argument as written (error locations)
+  std::vector<OptionSet> blockdevs;     // -blockdev (keyval, implied "driver")
+  std::vector<OptionSet> netdevs;       // -netdev (implied "type")
+  std::vector<OptionSet> objects;       // -object (implied "qom-type")
+  std::vector<GlobalConfig> globals;    // -global
 };
 
 // Parses ARGS (argv without argv[0]). PROG prefixes error and warning texts ("machina").

@@ -250,9 +250,12 @@ Status create_block_backends(const MachinaConfig& cfg, const MachineClass& mc) {
   }
   // QEMU's block_default_type: IDE on PC machines, none for -M none.
   std::string default_if = mc.name == "none" ? "none" : "ide";
-  for (const QemuOpts& d : cfg.drives) {
-    auto blk = drive_new(d, default_if);
-    if (!blk.ok()) return generic_error(located("drive", d.to_string(), blk.message()));
+  for (size_t i = 0; i < cfg.drives.size(); ++i) {
+    auto blk = drive_new(cfg.drives[i], default_if);
+    if (!blk.ok()) {
+      std::string where = i < cfg.drive_args.size() ? cfg.drive_args[i] : cfg.drives[i].to_string();
+      return generic_error(located("drive", where, blk.message()));
+    }
   }
   return Status::Ok();
 }

@@ -11,7 +11,9 @@ namespace {
 // A node that records what reaches it and completes everything with `result`.
 class RecordingNode : public BlockDriverState {
  public:
-  RecordingNode() : BlockDriverState(BlockNodeCommon{.driver = "raw", .node_name = "rec"}) {}
+  explicit RecordingNode(BlockdevDetectZeroes dz = BlockdevDetectZeroes::Off)
+      : BlockDriverState(
+            BlockNodeCommon{.driver = "raw", .node_name = "rec", .detect_zeroes = dz}) {}
   std::string filename() const override { return "rec"; }
   uint64_t length() const override { return 1 << 20; }
   void preadv(uint64_t, std::vector<iovec>, Callback cb) override { done("read", cb); }
@@ -91,6 +93,21 @@ TEST_F(BlockBackendTest, WritethroughFlushesAfterEveryWrite) {
   blk.set_enable_write_cache(true);
   EXPECT_EQ(sync_io([&](auto cb) { blk.pwritev(0, {iovec{buf, 512}}, cb); }), 0);
   EXPECT_EQ(node->log, (std::vector<std::string>{"write"}));
+}
+
+TEST_F(BlockBackendTest, DetectZeroesTurnsZeroWritesIntoWriteZeroes) {
+  auto node = std::make_shared<RecordingNode>(BlockdevDetectZeroes::On);
+  BlockBackend blk("", node);
+  std::vector<char> zeroes(4096), data(4096);
+  data[4095] = 1;
+  EXPECT_EQ(sync_io([&](auto cb) { blk.pwritev(0, {iovec{zeroes.data(), 4096}}, cb); }), 0);
+  EXPECT_EQ(sync_io([&](auto cb) { blk.pwritev(0, {iovec{data.data(), 4096}}, cb); }), 0);
+  EXPECT_EQ(node->log, (std::vector<std::string>{"zeroes", "write"}));
+  EXPECT_EQ(blk.in_flight(), 0u);
+  auto plain = std::make_shared<RecordingNode>();
+  BlockBackend blk2("", plain);
+  EXPECT_EQ(sync_io([&](auto cb) { blk2.pwritev(0, {iovec{zeroes.data(), 4096}}, cb); }), 0);
+  EXPECT_EQ(plain->log, (std::vector<std::string>{"write"}));
 }
 
 TEST_F(BlockBackendTest, FailedWriteIsNotFlushedAndReportsTheError) {

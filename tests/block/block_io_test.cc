@@ -3,8 +3,14 @@
 // requests that need a bounce buffer.
 #include <cstring>
 
+#include <linux/falloc.h>
+
+#include <thread>
+
 #include "block/file-posix.h"
 #include "block_test_util.h"
+#include "util/bql.h"
+#include "util/main-loop.h"
 
 namespace machina::testing {
 namespace {
@@ -39,6 +45,26 @@ class BlockIoTest : public BlockTest, public ::testing::WithParamInterface<Engin
     return blk.value();
   }
 };
+
+TEST_P(BlockIoTest, CompletionsRunOnTheMainLoopWithTheBql) {
+  TempImage img(65536, byte_pattern);
+  auto blk = open(img);
+  ASSERT_TRUE(blk);
+  std::vector<char> buf(65536);
+  bool done = false, had_bql = false;
+  std::thread::id thread;
+  blk->preadv(0, {iovec{buf.data(), buf.size()}}, [&](int r) {
+    EXPECT_EQ(r, 0);
+    done = true;
+    had_bql = bql_locked();
+    thread = std::this_thread::get_id();
+  });
+  for (int i = 0; i < 500 && !done; ++i) main_loop().run_once(10'000'000);
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(had_bql);
+  EXPECT_EQ(thread, std::this_thread::get_id());
+  EXPECT_EQ(buf[1000], char(byte_pattern(1000)));
+}
 
 TEST_P(BlockIoTest, ReadsWhatIsInTheFile) {
   TempImage img(8192, byte_pattern);
@@ -146,6 +172,26 @@ TEST_P(BlockIoTest, WriteZeroesZeroesTheRange) {
   EXPECT_EQ(img.size(), 65536u);
 }
 
+TEST_P(BlockIoTest, WriteZeroesFallsBackToWritingZeroes) {
+  // tmpfs has no FALLOC_FL_ZERO_RANGE: the zeroes are written, in several chunks.
+  if (::access("/dev/shm", W_OK) != 0) GTEST_SKIP() << "no /dev/shm";
+  constexpr size_t kSize = 3 << 20;
+  TempImage img(
+      kSize, [](size_t) { return 0xee; }, "/dev/shm");
+  int fd = ::open(img.path().c_str(), O_RDWR);
+  bool zero_range = ::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 512) == 0;
+  ::close(fd);
+  if (zero_range) GTEST_SKIP() << "/dev/shm supports ZERO_RANGE here";
+  auto blk = open(img);
+  ASSERT_TRUE(blk);
+  EXPECT_EQ(sync_io([&](auto cb) { blk->write_zeroes(512, (1 << 20) + (1 << 19), false, cb); }), 0);
+  std::string c = img.contents();
+  EXPECT_EQ(uint8_t(c[511]), 0xee);
+  EXPECT_EQ(c.substr(512, (1 << 20) + (1 << 19)), std::string((1 << 20) + (1 << 19), '\0'));
+  EXPECT_EQ(uint8_t(c[512 + (1 << 20) + (1 << 19)]), 0xee);
+  EXPECT_EQ(img.size(), kSize);
+}
+
 TEST_P(BlockIoTest, DiscardWithUnmapPunchesAHole) {
   TempImage img(1 << 20, [](size_t) { return 0x5a; });
   ::sync();
@@ -208,6 +254,20 @@ TEST_P(BlockIoTest, WritesToAReadOnlyBackendFailWithEacces) {
   auto* f = static_cast<FileNode*>(blk->root()->file_child());
   EXPECT_EQ(::fcntl(f->fd(), F_GETFL) & O_ACCMODE, O_RDONLY);
   EXPECT_EQ(img.contents()[0], 1);
+}
+
+TEST_F(BlockTest, IoUringFallsBackToTheThreadPool) {
+  aio_engine_simulate_io_uring_failure(true);
+  TempImage img(4096, byte_pattern);
+  auto node = bdrv_open_options(
+      {{"driver", "file"}, {"node-name", "f"}, {"filename", img.path()}, {"aio", "io_uring"}},
+      OptSyntax::Qmp);
+  aio_engine_simulate_io_uring_failure(false);
+  ASSERT_TRUE(node.ok()) << node.message();
+  EXPECT_EQ(static_cast<FileNode*>(node.value().get())->engine_kind(), AioKind::Threads);
+  char buf[100];
+  EXPECT_EQ(sync_io([&](auto cb) { node.value()->preadv(50, {iovec{buf, 100}}, cb); }), 0);
+  EXPECT_EQ(buf[99], char(byte_pattern(149)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, BlockIoTest,

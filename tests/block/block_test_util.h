@@ -22,9 +22,11 @@ namespace machina::testing {
 // A file under TMPDIR (removed at the end) with SIZE bytes of PATTERN(i).
 class TempImage {
  public:
-  explicit TempImage(size_t size = 0, int (*pattern)(size_t) = nullptr) {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir && *dir ? dir : "/tmp") + "/machina-block-XXXXXX";
+  // In DIR (default: TMPDIR or /tmp).
+  explicit TempImage(size_t size = 0, int (*pattern)(size_t) = nullptr, std::string dir = "") {
+    const char* tmp = std::getenv("TMPDIR");
+    if (dir.empty()) dir = tmp && *tmp ? tmp : "/tmp";
+    path_ = dir + "/machina-block-XXXXXX";
     int fd = ::mkstemp(path_.data());
     EXPECT_GE(fd, 0);
     std::vector<char> buf(size);

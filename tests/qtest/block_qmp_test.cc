@@ -167,6 +167,9 @@ TEST(BlockQmpTest, BadDriveOptionsExitWithQemusTexts) {
                      "'/nonexistent/x': No such file or directory");
   r = run_machina({"-M", "none", "-display", "none", "-drive", f + ",if=none,cache=fast"});
   EXPECT_EXIT_1_WITH(r, "machina: -drive " + f + ",if=none,cache=fast: invalid cache option");
+  // The location is the argument as written (id= stays where it was).
+  r = run_machina({"-M", "none", "-display", "none", "-drive", f + ",id=d9,if=none,cache=fast"});
+  EXPECT_EXIT_1_WITH(r, "machina: -drive " + f + ",id=d9,if=none,cache=fast: invalid cache option");
   r = run_machina({"-M", "none", "-display", "none", "-drive", f + ",if=none,format=qcow2"});
   EXPECT_EXIT_1_WITH(r, "machina: -drive " + f + ",if=none,format=qcow2: Unknown driver 'qcow2'");
   r = run_machina({"-M", "none", "-display", "none", "-drive", f + ",if=ide"});

@@ -176,8 +176,8 @@ Status VirtioBlk::virtio_realize() {
     blk_.reset();
     return generic_error("Device needs media, but drive is empty");
   }
-  Device* owner = dynamic_cast<Device*>(parent());
-  blk_->set_attached_dev(canonical_path(), owner && owner->id() ? *owner->id() : "");
+  // As QEMU: the backend device (no id of its own) is named by its path in query-block.
+  blk_->set_attached_dev(canonical_path(), "");
   set_config_size(kCfgSize);
   for (unsigned q = 0; q < num_queues_; ++q) {
     add_queue(queue_size_, [this](VirtQueue& vq) { handle_queue(vq); });

@@ -61,8 +61,13 @@ void Netdev::clear_peer() {
 bool Netdev::deliver(const iovec* iov, int iovcnt) {
   // Without a NIC, or with the link down, frames go nowhere (QEMU counts them as delivered).
   if (!receive_ || link_down()) return false;
-  if (queue_.empty() && !flushing_ && (!can_receive_ || can_receive_())) {
-    if (receive_(iov, iovcnt) > 0) return true;
+  bool nested = in_receive_ || flushing_;
+  if (queue_.empty() && !nested && (!can_receive_ || can_receive_())) {
+    auto rx = receive_;  // the NIC may detach from inside its callback
+    in_receive_ = true;
+    ssize_t n = rx(iov, iovcnt);
+    in_receive_ = false;
+    if (n > 0) return true;
   }
   if (queue_.size() >= kQueueLimit) return false;
   std::vector<uint8_t> frame(iov_total(iov, iovcnt));
@@ -72,7 +77,11 @@ bool Netdev::deliver(const iovec* iov, int iovcnt) {
     off += iov[i].iov_len;
   }
   queue_.push_back(std::move(frame));
-  if (!read_stopped_) {
+  if (nested) {
+    // A frame produced while the NIC is inside receive() (it sent something that the backend
+    // answered at once) waits for that call to return, then goes out from the loop.
+    schedule_flush();
+  } else if (!read_stopped_) {
     read_stopped_ = true;
     set_read_enabled(false);
   }
@@ -85,21 +94,29 @@ bool Netdev::deliver(const uint8_t* buf, size_t len) {
 }
 
 void Netdev::receive_ready() {
-  if (main_loop().in_loop_thread() && !flushing_) {
+  if (main_loop().in_loop_thread() && !flushing_ && !in_receive_) {
     flush_queue();
     return;
   }
+  schedule_flush();
+}
+
+void Netdev::schedule_flush() {
   if (!flush_bh_) flush_bh_ = std::make_unique<BottomHalf>(main_loop(), [this] { flush_queue(); });
   flush_bh_->schedule();
 }
 
 void Netdev::flush_queue() {
-  if (flushing_) return;
+  if (flushing_ || in_receive_) return;
   flushing_ = true;
   while (!queue_.empty() && receive_ && !link_down()) {
     if (can_receive_ && !can_receive_()) break;
     iovec v{queue_.front().data(), queue_.front().size()};
-    if (receive_(&v, 1) <= 0) break;
+    auto rx = receive_;
+    in_receive_ = true;
+    ssize_t n = rx(&v, 1);
+    in_receive_ = false;
+    if (n <= 0) break;
     queue_.pop_front();
   }
   if (!receive_ || link_down()) queue_.clear();

@@ -102,6 +102,7 @@ class Netdev : public Claimable {
 
  private:
   void flush_queue();
+  void schedule_flush();
 
   std::string id_, type_;
   std::function<bool()> can_receive_;
@@ -109,6 +110,7 @@ class Netdev : public Claimable {
   std::deque<std::vector<uint8_t>> queue_;
   std::unique_ptr<BottomHalf> flush_bh_;
   bool flushing_ = false;
+  bool in_receive_ = false;  // inside the NIC's receive()
   bool read_stopped_ = false;
   bool link_down_ = false, nic_link_down_ = false, deleted_ = false;
   std::string nic_name_;

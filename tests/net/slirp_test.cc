@@ -174,6 +174,36 @@ TEST_F(SlirpTest, ReceiveReadyFromAnotherThreadDeliversOnTheLoop) {
   EXPECT_TRUE(pump_until([&] { return nic.frames.size() == 1; }, 1000));
 }
 
+// A NIC that sends from inside receive() (slirp answers at once) is not re-entered: the answer
+// waits for receive() to return and arrives from the loop.
+TEST_F(SlirpTest, FramesAnsweredInsideReceiveAreNotDeliveredReentrantly) {
+  auto nd = add_netdev("user,id=n0");
+  ASSERT_TRUE(nd.ok()) << nd.message();
+  int depth = 0, max_depth = 0;
+  std::vector<uint32_t> senders;
+  Netdev* n = nd.value();
+  n->set_peer(nullptr, [&](const iovec* iov, int) -> ssize_t {
+    ++depth;
+    max_depth = std::max(max_depth, depth);
+    Frame f(static_cast<const uint8_t*>(iov[0].iov_base),
+            static_cast<const uint8_t*>(iov[0].iov_base) + iov[0].iov_len);
+    senders.push_back(get32(f, 28));
+    if (senders.size() == 1) {
+      Frame again = arp_request(ip("10.0.2.15"), ip("10.0.2.3"));
+      iovec v{again.data(), again.size()};
+      n->send(&v, 1);
+    }
+    --depth;
+    return ssize_t(iov[0].iov_len);
+  });
+  Frame req = arp_request(ip("10.0.2.15"), ip("10.0.2.2"));
+  iovec v{req.data(), req.size()};
+  n->send(&v, 1);
+  EXPECT_TRUE(pump_until([&] { return senders.size() == 2; }, 1000));
+  EXPECT_EQ(max_depth, 1);
+  EXPECT_EQ(senders, (std::vector<uint32_t>{ip("10.0.2.2"), ip("10.0.2.3")}));
+}
+
 TEST_F(SlirpTest, WithoutAPeerFramesAreDropped) {
   auto nd = add_netdev("user,id=n0");
   ASSERT_TRUE(nd.ok()) << nd.message();

@@ -3,6 +3,7 @@
 // /dev/net/tun or new network namespaces are not available.
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -59,21 +60,34 @@ bool is_kernel_arp_reply(const Frame& f, size_t skip) {
          mac_at(e, 0) == kGuestMac;
 }
 
+enum class Mode { Ifname, VnetHdr, Fd };
+
 // Runs in the child; "" on success, "SKIP: why" when the host cannot do it, else the failure.
-std::string tap_scenario(bool vnet_hdr) {
-  if (unshare(CLONE_NEWNET) != 0)
+std::string tap_scenario(Mode mode) {
+  bool vnet_hdr = mode == Mode::VnetHdr;
+  if (unshare(CLONE_NEWNET) != 0) {
     return "SKIP: unshare(CLONE_NEWNET): " + std::string(strerror(errno));
+  }
   int probe = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (probe < 0) return "SKIP: /dev/net/tun: " + std::string(strerror(errno));
-  close(probe);
   std::string arg = "tap,id=t0,ifname=mtap0,script=no,downscript=no";
-  if (!vnet_hdr) arg += ",vnet_hdr=off";
+  std::string want_info = "ifname=mtap0,script=no,downscript=no";
+  if (mode == Mode::Fd) {
+    // An interface opened by the caller and handed over as fd=N (as libvirt does).
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    std::strncpy(ifr.ifr_name, "mtap0", IFNAMSIZ - 1);
+    if (ioctl(probe, TUNSETIFF, &ifr) != 0) return "TUNSETIFF: " + std::string(strerror(errno));
+    arg = "tap,id=t0,fd=" + std::to_string(probe);
+    want_info = "fd=" + std::to_string(probe);
+  } else {
+    close(probe);
+    if (!vnet_hdr) arg += ",vnet_hdr=off";
+  }
   auto nd = add_netdev(arg);
   if (!nd.ok()) return "netdev_add: " + nd.message();
   if (tun_fds() != 1) return "expected one /dev/net/tun fd, found " + std::to_string(tun_fds());
-  if (nd.value()->info() != "ifname=mtap0,script=no,downscript=no") {
-    return "info: " + nd.value()->info();
-  }
+  if (nd.value()->info() != want_info) return "info: " + nd.value()->info();
   if (std::string e = configure_interface("mtap0"); !e.empty()) return e;
   auto ref = netdev_attach("t0", "nic0", "virtio-net-device");
   if (!ref.ok()) return ref.message();
@@ -104,14 +118,14 @@ std::string tap_scenario(bool vnet_hdr) {
   return "";
 }
 
-void run_in_child(bool vnet_hdr) {
+void run_in_child(Mode mode) {
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     close(pipefd[0]);
-    std::string r = tap_scenario(vnet_hdr);
+    std::string r = tap_scenario(mode);
     netdev_del_all();
     (void)!write(pipefd[1], r.data(), r.size());
     _exit(0);
@@ -129,11 +143,15 @@ void run_in_child(bool vnet_hdr) {
 }
 
 TEST(TapTest, FramesGoThroughTheInterfaceAndBack) {
-  run_in_child(false);
+  run_in_child(Mode::Ifname);
 }
 
 TEST(TapTest, VnetHeaderFramesGoThroughTheInterfaceAndBack) {
-  run_in_child(true);
+  run_in_child(Mode::VnetHdr);
+}
+
+TEST(TapTest, PassedFdIsUsedAndClosedOnDelete) {
+  run_in_child(Mode::Fd);
 }
 
 TEST(TapTest, InterfaceNameTooLongIsRefused) {

@@ -61,7 +61,9 @@ void Netdev::clear_peer() {
 bool Netdev::deliver(const iovec* iov, int iovcnt) {
   // Without a NIC, or with the link down, frames go nowhere (QEMU counts them as delivered).
   if (!receive_ || link_down()) return false;
-  bool nested = in_receive_ || flushing_;
+  // The NIC's callbacks run on the main loop only: a frame produced on another thread (slirp
+  // answering a send() from a vCPU) is queued and delivered from a bottom half.
+  bool nested = in_receive_ || flushing_ || !main_loop().in_loop_thread();
   if (queue_.empty() && !nested && (!can_receive_ || can_receive_())) {
     auto rx = receive_;  // the NIC may detach from inside its callback
     in_receive_ = true;
@@ -79,7 +81,7 @@ bool Netdev::deliver(const iovec* iov, int iovcnt) {
   queue_.push_back(std::move(frame));
   if (nested) {
     // A frame produced while the NIC is inside receive() (it sent something that the backend
-    // answered at once) waits for that call to return, then goes out from the loop.
+    // answered at once), or off the loop thread, goes out from the loop.
     schedule_flush();
   } else if (!read_stopped_) {
     read_stopped_ = true;

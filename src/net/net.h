@@ -4,7 +4,8 @@
 // callback it registered with set_peer() for frames from the host.
 //
 // All of it runs with the big lock held (util/bql.h): on the main loop, or on a vCPU thread
-// inside a device access. Backend fds, timers and deferred deliveries run on the main loop.
+// inside a device access (send(), receive_ready()). The NIC's can_receive/receive callbacks are
+// called on the main loop thread only, never re-entrantly; backend fds and timers run there too.
 //
 // Deleting a netdev that a NIC still uses (netdev_del) is allowed, as in QEMU 7.2: the backend's
 // host resources (tap fd, slirp stack and its forwarded ports) are released at once, its id is
@@ -48,7 +49,8 @@ class Netdev : public Claimable {
   // down, backend deleted, host queue full).
   ssize_t send(const iovec* iov, int iovcnt);
 
-  // backend -> NIC: registered by the NIC when it attaches; called with the big lock held.
+  // backend -> NIC: registered by the NIC when it attaches; called on the main loop thread with
+  // the big lock held (a frame the backend produces inside send() comes a little later).
   // receive() returns the bytes consumed, 0 if the NIC cannot take the frame now: the backend
   // then queues it (at most kQueueLimit frames) and stops reading its host side until the NIC
   // calls receive_ready(). can_receive() false has the same effect without a receive() call.

@@ -204,6 +204,27 @@ TEST_F(SlirpTest, FramesAnsweredInsideReceiveAreNotDeliveredReentrantly) {
   EXPECT_EQ(senders, (std::vector<uint32_t>{ip("10.0.2.2"), ip("10.0.2.3")}));
 }
 
+TEST_F(SlirpTest, SendFromAVcpuThreadIsAnsweredOnTheLoopThread) {
+  auto nd = add_netdev("user,id=n0");
+  ASSERT_TRUE(nd.ok()) << nd.message();
+  main_loop().run_once(0);  // this thread runs the loop
+  std::vector<std::thread::id> receivers;
+  nd.value()->set_peer([] { return true; },
+                       [&](const iovec* iov, int) -> ssize_t {
+                         receivers.push_back(std::this_thread::get_id());
+                         return ssize_t(iov[0].iov_len);
+                       });
+  std::thread([&] {
+    BqlGuard bql;
+    Frame req = arp_request(ip("10.0.2.15"), ip("10.0.2.2"));
+    iovec v{req.data(), req.size()};
+    EXPECT_EQ(nd.value()->send(&v, 1), ssize_t(req.size()));
+  }).join();
+  EXPECT_TRUE(receivers.empty());
+  ASSERT_TRUE(pump_until([&] { return !receivers.empty(); }, 1000));
+  EXPECT_EQ(receivers[0], std::this_thread::get_id());
+}
+
 TEST_F(SlirpTest, WithoutAPeerFramesAreDropped) {
   auto nd = add_netdev("user,id=n0");
   ASSERT_TRUE(nd.ok()) << nd.message();

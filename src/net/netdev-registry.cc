@@ -99,12 +99,16 @@ Status net_set_link(const std::string& name, bool up) {
 }
 
 std::string net_info_text() {
+  // QEMU's layout: a NIC, then its backend indented under it; unattached backends alone.
   std::string out;
   for (auto& [id, nd] : netdevs()) {
-    out += id + ": index=0,type=" + nd->type() + "," + nd->info();
-    if (nd->link_down()) out += ",link=down";
-    out += "\n";
-    if (nd->claimed()) out += " \\ " + nd->nic_name() + ": peer=" + id + "\n";
+    std::string line = id + ": index=0,type=" + nd->type() + "," + nd->info();
+    if (nd->link_down()) line += ",link=down";
+    if (nd->claimed()) {
+      out += nd->nic_name() + ": index=0,type=nic\n \\ " + line + "\n";
+    } else {
+      out += line + "\n";
+    }
   }
   return out;
 }

@@ -78,7 +78,7 @@ class Netdev : public Claimable {
   // "info network" details, e.g. "net=10.0.2.0,restrict=off".
   virtual std::string info() const = 0;
 
-  // --- for the registry (net.cc) and QMP set_link.
+  // --- for the registry (netdev-registry.cc): set_link, attachment, deletion.
   void set_link(bool up) { link_down_ = !up; }
   void set_nic_link(bool up) { nic_link_down_ = !up; }
   const std::string& nic_name() const { return nic_name_; }

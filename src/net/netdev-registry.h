@@ -2,7 +2,6 @@
 // and "info network".
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,7 +21,6 @@ void netdev_del_all();
 std::string net_info_text();
 
 // --- for the backends (net.cc, slirp.cc, tap.cc)
-using NetdevFactory = std::function<Result<std::shared_ptr<Netdev>>(const NetdevOptions&)>;
 Result<std::shared_ptr<Netdev>> net_init_user(const NetdevOptions& opts);
 Result<std::shared_ptr<Netdev>> net_init_tap(const NetdevOptions& opts);
 bool net_call_nic_link(const std::string& name, bool up);

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build g++ clang libclang-rt-14-dev clang-format
       libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev acpica-tools liburing-dev
-      python3 socat e2fsprogs liblz4-dev liblzma-dev zlib1g-dev libzstd-dev pkg-config cpio)
+      python3 socat e2fsprogs liblz4-dev liblzma-dev zlib1g-dev libzstd-dev pkg-config cpio libslirp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

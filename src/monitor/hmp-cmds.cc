@@ -8,6 +8,7 @@
 #include "hw/pci/pci-info.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
+#include "net/netdev-registry.h"
 #include "system/cmdline.h"
 #include "system/memory.h"
 #include "system/runstate.h"
@@ -41,6 +42,7 @@ Result<std::string> info(const std::vector<std::string>& w) {
         "info chardev -- show the character devices\n"
         "info mtree [-f][-o][-D] -- show memory tree\n"
         "info name -- show the current VM name\n"
+        "info network -- show the network state\n"
         "info pci -- show PCI info\n"
         "info qom-tree [path] -- show QOM composition tree\n"
         "info qtree -- show device tree\n"
@@ -59,6 +61,7 @@ Result<std::string> info(const std::vector<std::string>& w) {
   }
   if (what == "pci") return pci_info_text();
   if (what == "block") return hmp_info_block_text();
+  if (what == "network") return net_info_text();
   if (what == "qtree") return qdev_qtree_text(*sysbus_get_default());
   if (what == "mtree") {
     MtreeOptions o;

@@ -19,6 +19,7 @@
 #include "hw/core/qdev-monitor.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
+#include "net/netdev-registry.h"
 #include "qom/object-interfaces.h"
 #include "system/cmdline.h"
 #include "system/cpus.h"
@@ -66,6 +67,8 @@ bool answer_help(const MachinaConfig& cfg, int* status) {
     out = cpu_help_text();
   } else if (h.option == "object") {
     out = object_help_text();
+  } else if (h.option == "netdev") {
+    out = "Available netdev backend types:\nuser\ntap\n";
   } else if (h.option == "device") {
     const std::string* driver = h.opts.get("driver");
     if (!driver || *driver == "help" || *driver == "?") {
@@ -277,10 +280,21 @@ Status create_drive_devices() {
   return Status::Ok();
 }
 
-Status not_yet(const char* option, size_t count) {
-  if (count == 0) return Status::Ok();
-  return generic_error(std::string(kProg) + ": -" + option +
-                       ": not supported yet (block and network backends arrive with virtio)");
+// -netdev (QemuOpts or JSON), in command-line order.
+Status create_netdevs(const MachinaConfig& cfg) {
+  for (const OptionSet& set : cfg.netdevs) {
+    Result<NetdevOptions> o = generic_error("");
+    if (set.is_json()) {
+      json j = json::parse(set.json, nullptr, false);
+      o = netdev_options_from_json(j);
+    } else {
+      o = netdev_options_from_qemu_opts(set.opts);
+    }
+    if (!o.ok()) return generic_error(located("netdev", set.raw, o.message()));
+    auto nd = netdev_add(o.value());
+    if (!nd.ok()) return generic_error(located("netdev", set.raw, nd.message()));
+  }
+  return Status::Ok();
 }
 
 void write_pidfile(const std::string& path) {
@@ -348,7 +362,6 @@ int machina_main(int argc, char** argv) {
   if (Status s = log_setup(cfg.log_items, cfg.log_file); !s.ok()) {
     return fail(std::string(kProg) + ": " + s.message());
   }
-  if (Status s = not_yet("netdev", cfg.netdevs.size()); !s.ok()) return fail(s.message());
 
   // The machine, first of all: it is /machine.
   const MachineClass* mc =
@@ -412,6 +425,8 @@ int machina_main(int argc, char** argv) {
     }
   }
 
+  if (Status s = create_netdevs(cfg); !s.ok()) return fail(s.message());
+
   if (Status s = rtc_configure(cfg.rtc); !s.ok())
     return fail(std::string(kProg) + ": " + s.message());
 
@@ -447,6 +462,7 @@ int machina_main(int argc, char** argv) {
   }
   cpus_terminate_all();
   bdrv_close_all();
+  netdev_del_all();
   // Deliver what is queued (the SHUTDOWN event, the last replies) before leaving.
   for (int i = 0; i < 4; ++i) loop.run_once(0);
   monitor_flush_all();

@@ -21,5 +21,7 @@ echo "== software CPU =="
 build/bench/tcg_bench
 echo "== start-up and idle memory (machina vs QEMU) =="
 build/bench/startup_bench --runs 15 --json "$out/startup.json"
+echo "== virtio-blk device path (machina vs QEMU) =="
+build/bench/virtio_blk_bench --seconds 3 --json "$out/virtio_blk.json"
 echo "== boot of the default guest (machina vs QEMU) =="
 build/bench/pc_boot_bench --runs "${MACHINA_BENCH_RUNS:-3}" --json "$out/pc_boot.json"

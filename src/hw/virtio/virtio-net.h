@@ -1,0 +1,81 @@
+// virtio-net (virtio 1.x, 5.1): "virtio-net-device" on a -netdev backend (`netdev=`), proxy
+// "virtio-net-pci". One receive/transmit queue pair and the control queue.
+//
+// Frames carry a 12-byte virtio_net_hdr_v1. With a backend that takes the header (tap with
+// vnet_hdr), it is passed through and the checksum/segmentation offloads are offered; otherwise
+// (slirp, tap without vnet_hdr) it is stripped on transmit and zero on receive, and no offloads
+// are offered — the guest then computes its own checksums. Mergeable receive buffers are offered
+// (the guest may post small buffers; a frame spans several, `num_buffers` says how many).
+//
+// Receive filtering as the control queue programs it (promiscuous, all-multicast, all-unicast,
+// no-broadcast, MAC tables, MAC address); every change is announced with NIC_RX_FILTER_CHANGED.
+// Link state: set_link on the NIC's id or its netdev → config status LINK_UP and a config
+// interrupt. Frames the guest has no buffer for stay queued in the backend (bounded) until it
+// posts buffers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hw/virtio/virtio.h"
+#include "net/net.h"
+
+namespace machina {
+
+inline constexpr const char* kTypeVirtioNet = "virtio-net-device";
+inline constexpr const char* kTypeVirtioNetPci = "virtio-net-pci";
+
+class VirtioNet : public VirtioDevice {
+ public:
+  // Properties.
+  std::string mac_;
+  std::string netdev_;
+  bool mrg_rxbuf_ = true;
+  bool csum_ = true;
+  bool guest_csum_ = true;
+  bool ctrl_vq_ = true;
+  bool ctrl_rx_ = true;
+  bool status_ = true;
+  bool mq_ = false;
+  uint16_t rx_queue_size_ = 256;
+  uint16_t tx_queue_size_ = 256;
+
+  const std::array<uint8_t, 6>& mac() const { return macaddr_; }
+
+ protected:
+  uint64_t device_features() const override;
+  void get_config(std::vector<uint8_t>& cfg) override;
+  void set_config(const std::vector<uint8_t>& cfg, uint32_t addr, unsigned size) override;
+  void features_set(uint64_t features) override;
+  void device_reset() override;
+  Status virtio_realize() override;
+  void virtio_unrealize() override;
+
+ private:
+  bool vnet_hdr() const { return vnet_hdr_; }
+  void handle_tx(VirtQueue& vq);
+  void handle_rx(VirtQueue& vq);
+  void handle_ctrl(VirtQueue& vq);
+  bool can_receive();
+  ssize_t receive(const iovec* iov, int iovcnt);
+  bool accept_frame(const uint8_t* dst) const;
+  uint8_t ctrl_rx(uint8_t cmd, const std::vector<uint8_t>& data);
+  uint8_t ctrl_mac(uint8_t cmd, const std::vector<uint8_t>& data);
+  void rx_filter_changed();
+  void set_link(bool up);
+  std::string qdev_id() const;
+
+  NetdevRef nd_;
+  std::array<uint8_t, 6> macaddr_{};
+  bool vnet_hdr_ = false;  // the backend carries the header
+  bool link_up_ = true;
+  // Receive filter.
+  bool promisc_ = true, allmulti_ = false, alluni_ = false, nomulti_ = false, nouni_ = false,
+       nobcast_ = false;
+  std::vector<std::array<uint8_t, 6>> uni_table_, multi_table_;
+  std::string link_name_;
+};
+
+}  // namespace machina

@@ -195,6 +195,7 @@ test=$(echo "$cmdline" | sed -n 's/.*machina\.test="\([^"]*\)".*/\1/p')
 if [ -n "$test" ]; then
   case "$test" in
     b64:*) echo "${test#b64:}" | base64 -d >/tmp/machina-test ;;
+    b64gz:*) echo "${test#b64gz:}" | base64 -d | gunzip >/tmp/machina-test ;;
     *) echo "$test" >/tmp/machina-test ;;
   esac
   sh /tmp/machina-test

@@ -76,6 +76,13 @@ Result<DirectBootState> x86_load_linux(const DirectBootConfig& cfg) {
 
   // Command line.
   if (cfg.cmdline.size() + 1 > kCmdlineMax) return generic_error("kernel command line too long");
+  // The kernel's own limit (setup header cmdline_size, without the NUL): Linux does not boot
+  // with a longer one, so it is refused here rather than failing silently in the guest.
+  if (k.setup && k.setup->cmdline_size && cfg.cmdline.size() > k.setup->cmdline_size) {
+    return generic_error("kernel command line too long (" + std::to_string(cfg.cmdline.size()) +
+                         " bytes; this kernel takes at most " +
+                         std::to_string(k.setup->cmdline_size) + ")");
+  }
   if (Status s = write_guest(kCmdline, cfg.cmdline.c_str(), cfg.cmdline.size() + 1, "cmdline");
       !s.ok())
     return s;

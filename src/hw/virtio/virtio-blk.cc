@@ -251,10 +251,7 @@ void VirtioBlk::submit(std::unique_ptr<Request> owned) {
       if (!range_ok(req->sector, in_data)) return complete(owned.release(), kSIoErr);
       req->in_len = uint32_t(in_data);
       inflight_.push_back(std::move(owned));
-      std::weak_ptr<bool> alive = alive_;
-      blk_->preadv(req->sector * kSectorSize, req->data, [this, alive, req](int ret) {
-        if (auto a = alive.lock(); a && *a) on_io_done(req, ret);
-      });
+      blk_->preadv(req->sector * kSectorSize, req->data, io_done(req));
       return;
     }
     case kTOut: {
@@ -263,18 +260,12 @@ void VirtioBlk::submit(std::unique_ptr<Request> owned) {
       if (!range_ok(req->sector, out_data)) return complete(owned.release(), kSIoErr);
       if (blk_->is_read_only()) return complete(owned.release(), kSIoErr);
       inflight_.push_back(std::move(owned));
-      std::weak_ptr<bool> alive = alive_;
-      blk_->pwritev(req->sector * kSectorSize, req->data, [this, alive, req](int ret) {
-        if (auto a = alive.lock(); a && *a) on_io_done(req, ret);
-      });
+      blk_->pwritev(req->sector * kSectorSize, req->data, io_done(req));
       return;
     }
     case kTFlush: {
       inflight_.push_back(std::move(owned));
-      std::weak_ptr<bool> alive = alive_;
-      blk_->flush([this, alive, req](int ret) {
-        if (auto a = alive.lock(); a && *a) on_io_done(req, ret);
-      });
+      blk_->flush(io_done(req));
       return;
     }
     case kTGetId: {
@@ -310,10 +301,7 @@ void VirtioBlk::submit(std::unique_ptr<Request> owned) {
       req->range_sectors = seg.num_sectors;
       req->unmap = seg.flags & kWriteZeroesUnmap;
       inflight_.push_back(std::move(owned));
-      std::weak_ptr<bool> alive = alive_;
-      auto cb = [this, alive, req](int ret) {
-        if (auto a = alive.lock(); a && *a) on_io_done(req, ret);
-      };
+      auto cb = io_done(req);
       if (zeroes) {
         blk_->write_zeroes(seg.sector * kSectorSize, bytes, req->unmap, cb);
       } else {
@@ -324,6 +312,13 @@ void VirtioBlk::submit(std::unique_ptr<Request> owned) {
     default:
       return complete(owned.release(), kSUnsupp);
   }
+}
+
+BlockBackend::Callback VirtioBlk::io_done(Request* req) {
+  std::weak_ptr<bool> alive = alive_;
+  return [this, alive, req](int ret) {
+    if (auto a = alive.lock(); a && *a) on_io_done(req, ret);
+  };
 }
 
 void VirtioBlk::on_io_done(Request* req, int ret) {

@@ -59,6 +59,8 @@ class VirtioBlk : public VirtioDevice {
   void handle_queue(VirtQueue& vq);
   void submit(std::unique_ptr<Request> req);
   void complete(Request* req, uint8_t status);
+  // The block layer's completion callback for `req` (ignored once the device is gone).
+  BlockBackend::Callback io_done(Request* req);
   void on_io_done(Request* req, int ret);
   void retry_stopped();
   uint64_t capacity_sectors() const;

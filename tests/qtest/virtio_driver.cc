@@ -47,13 +47,13 @@ std::vector<uint8_t> mem_read(QTestMachine& m, uint64_t addr, size_t len) {
 }
 
 uint32_t PciFunction::read(unsigned off, unsigned size) {
-  m_.outl(0xcf8, 0x80000000u | unsigned(devfn_) << 8 | (off & 0xfc));
+  m_.outl(0xcf8, address(off));
   uint16_t port = uint16_t(0xcfc + (off & 3));
   return size == 1 ? m_.inb(port) : size == 2 ? m_.inw(port) : m_.inl(port);
 }
 
 void PciFunction::write(unsigned off, uint32_t v, unsigned size) {
-  m_.outl(0xcf8, 0x80000000u | unsigned(devfn_) << 8 | (off & 0xfc));
+  m_.outl(0xcf8, address(off));
   uint16_t port = uint16_t(0xcfc + (off & 3));
   if (size == 1) {
     m_.outb(port, uint8_t(v));
@@ -95,8 +95,9 @@ uint64_t PciFunction::bar_size(int n) {
   return ~mask + 1;
 }
 
-VirtioPciDriver::VirtioPciDriver(QTestMachine& m, GuestAlloc& alloc, int devfn, uint64_t mmio_base)
-    : m_(m), alloc_(alloc), pci_(m, devfn) {
+VirtioPciDriver::VirtioPciDriver(QTestMachine& m, GuestAlloc& alloc, int devfn, uint64_t mmio_base,
+                                 int bus)
+    : m_(m), alloc_(alloc), pci_(m, devfn, bus) {
   if (pci_.read(0, 2) != 0x1af4) return;
   pci_.write(0x10 + 4 * 4, uint32_t(mmio_base), 4);
   pci_.write(0x10 + 4 * 5, uint32_t(mmio_base >> 32), 4);

@@ -32,10 +32,10 @@ class GuestAlloc {
 void mem_write(QTestMachine& m, uint64_t addr, const std::vector<uint8_t>& bytes);
 std::vector<uint8_t> mem_read(QTestMachine& m, uint64_t addr, size_t len);
 
-// One PCI function on bus 0, through configuration mechanism #1.
+// One PCI function (bus 0 unless given), through configuration mechanism #1.
 class PciFunction {
  public:
-  PciFunction(QTestMachine& m, int devfn) : m_(m), devfn_(devfn) {}
+  PciFunction(QTestMachine& m, int devfn, int bus = 0) : m_(m), devfn_(devfn), bus_(bus) {}
   uint32_t read(unsigned off, unsigned size);
   void write(unsigned off, uint32_t v, unsigned size);
   // Offsets of the capabilities with id `cap_id`, in list order.
@@ -43,10 +43,15 @@ class PciFunction {
   // The size BAR n decodes (all-ones written, mask read back, restored).
   uint64_t bar_size(int n);
   int devfn() const { return devfn_; }
+  int bus() const { return bus_; }
 
  private:
+  uint32_t address(unsigned off) const {
+    return 0x80000000u | unsigned(bus_) << 16 | unsigned(devfn_) << 8 | (off & 0xfc);
+  }
   QTestMachine& m_;
   int devfn_;
+  int bus_;
 };
 
 struct VirtioQueue {
@@ -67,7 +72,8 @@ class VirtioPciDriver {
  public:
   // The function at `devfn` on pcie.0; BARs mapped at `mmio_base` (BAR 4) and mmio_base + 1 MiB
   // (BAR 1, MSI-X), memory decoding and bus mastering on.
-  VirtioPciDriver(QTestMachine& m, GuestAlloc& alloc, int devfn, uint64_t mmio_base = 0xe0000000);
+  VirtioPciDriver(QTestMachine& m, GuestAlloc& alloc, int devfn, uint64_t mmio_base = 0xe0000000,
+                  int bus = 0);
 
   PciFunction& pci() { return pci_; }
   bool found() const { return common_ != 0; }

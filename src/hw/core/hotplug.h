@@ -6,6 +6,7 @@
 
 namespace machina {
 
+class Bus;
 class Device;
 
 class HotplugHandler {
@@ -23,6 +24,9 @@ class HotplugHandler {
   }
   // The removal itself: unrealizes and unparents the device.
   virtual Status unplug(Device& dev);
+  // Whether `bus` (one this handler controls) takes devices while the machine runs (QEMU's
+  // is_hotpluggable_bus): a port with hotplug=off keeps its handler for cold-plugged devices.
+  virtual bool hotpluggable_bus(const Bus&) const { return true; }
 };
 
 // The QOM interface type name.

@@ -123,6 +123,10 @@ HotplugHandler* qdev_get_hotplug_handler(Device& dev) {
   return dev.parent_bus() ? dev.parent_bus()->hotplug_handler() : nullptr;
 }
 
+bool Bus::hotplug_allowed() const {
+  return hotplug_handler_ && hotplug_handler_->hotpluggable_bus(*this);
+}
+
 Status HotplugHandler::unplug(Device& dev) {
   dev.unparent();
   return Status::Ok();

@@ -130,7 +130,7 @@ class Bus : public Object {
   HotplugHandler* hotplug_handler() const { return hotplug_handler_; }
   void set_hotplug_handler(HotplugHandler* h) { hotplug_handler_ = h; }
   // Whether devices may be added/removed while the machine runs.
-  virtual bool hotplug_allowed() const { return hotplug_handler_ != nullptr; }
+  virtual bool hotplug_allowed() const;
   // Bus-specific checks and address assignment before a device is realized on this bus.
   virtual Status check_device(Device&) { return Status::Ok(); }
   // Text for `info qtree`, per device ("addr = 01.0").

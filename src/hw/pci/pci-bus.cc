@@ -164,7 +164,8 @@ std::string PciBus::device_address(const Device& dev) const {
 Result<int> PciBus::register_device(PciDevice& dev, int devfn) {
   const std::string& name = dev.type_name();
   if (devfn < 0) {
-    for (int d = 0; d < pci::kDevfnMax; d += pci::kFuncMax) {
+    int end = single_slot_ ? pci::kFuncMax : pci::kDevfnMax;
+    for (int d = 0; d < end; d += pci::kFuncMax) {
       if (!devices_[size_t(d)] && !(slot_reserved_mask_ & (1u << pci_slot(d)))) {
         devfn = d;
         break;
@@ -176,6 +177,9 @@ Result<int> PciBus::register_device(PciDevice& dev, int devfn) {
     }
   } else if (devfn >= pci::kDevfnMax) {
     return generic_error("PCI: invalid devfn " + std::to_string(devfn) + " for " + name);
+  } else if (single_slot_ && pci_slot(devfn) != 0) {
+    return generic_error("PCI: slot " + std::to_string(pci_slot(devfn)) + " is not valid for " +
+                         name + ", parent device only allows plugging into slot 0.");
   } else if (slot_reserved_mask_ & (1u << pci_slot(devfn))) {
     return generic_error(devfn_error(devfn, name, "reserved"));
   } else if (PciDevice* other = devices_[size_t(devfn)]) {

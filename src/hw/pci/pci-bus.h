@@ -61,6 +61,9 @@ class PciBus : public Bus {
   // Slots that auto-allocation skips and explicit addresses cannot use (bit n = slot n).
   void set_slot_reserved_mask(uint32_t mask) { slot_reserved_mask_ = mask; }
   uint32_t slot_reserved_mask() const { return slot_reserved_mask_; }
+  // The bus behind a PCI Express downstream port: devices go in slot 0 only.
+  void set_single_slot(bool on) { single_slot_ = on; }
+  bool single_slot() const { return single_slot_; }
 
   // Root bus INTx routing: `map` picks the line for (device, pin); `lines[n]` is driven with the
   // OR of the devices asserting index n. Replaces any previous routing.
@@ -109,6 +112,7 @@ class PciBus : public Bus {
  private:
   std::array<PciDevice*, pci::kDevfnMax> devices_{};
   uint32_t slot_reserved_mask_ = 0;
+  bool single_slot_ = false;
   MemoryRegion* mem_ = nullptr;
   MemoryRegion* io_ = nullptr;
   MapIrq map_irq_;

@@ -1,8 +1,9 @@
-// QMP: network backends (netdev_add, netdev_del) and set_link.
+// QMP: network backends (netdev_add, netdev_del), set_link and query-rx-filter.
 #include <cctype>
 
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
+#include "net/net.h"
 #include "net/netdev-registry.h"
 
 namespace machina {
@@ -56,6 +57,13 @@ void qmp_register_net_commands(QmpCommandRegistry& r) {
                       Status s = net_set_link(a["name"].get<std::string>(), a["up"].get<bool>());
                       if (!s.ok()) return s.error();
                       return json::object();
+                    }});
+  add(r, QmpCommand{.name = "query-rx-filter",
+                    .args = {{.name = "name", .type = QmpArgType::kString, .optional = true}},
+                    .handler = [](const json& a, QmpContext&) -> Result<json> {
+                      std::string name;
+                      if (a.contains("name")) name = a["name"].get<std::string>();
+                      return net_query_rx_filter(a.contains("name") ? &name : nullptr);
                     }});
 }
 

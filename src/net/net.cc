@@ -175,4 +175,39 @@ bool net_call_nic_link(const std::string& name, bool up) {
   return true;
 }
 
+namespace {
+std::vector<std::pair<std::string, std::function<nlohmann::json()>>>& nic_rx_filters() {
+  static auto* v = new std::vector<std::pair<std::string, std::function<nlohmann::json()>>>();
+  return *v;
+}
+}  // namespace
+
+void net_register_nic_rx_filter(const std::string& name, std::function<nlohmann::json()> fn) {
+  net_unregister_nic_rx_filter(name);
+  nic_rx_filters().emplace_back(name, std::move(fn));
+}
+
+void net_unregister_nic_rx_filter(const std::string& name) {
+  auto& v = nic_rx_filters();
+  std::erase_if(v, [&](const auto& e) { return e.first == name; });
+}
+
+Result<nlohmann::json> net_query_rx_filter(const std::string* name) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [nic, fn] : std::vector(nic_rx_filters())) {
+    if (name && nic != *name) continue;
+    out.push_back(fn());
+  }
+  if (name && out.empty()) {
+    if (netdev_find(*name)) return generic_error("net client(" + *name + ") isn't a NIC");
+    return generic_error("invalid net client name: " + *name);
+  }
+  return out;
+}
+
+std::string net_nic_anonymous_name(const std::string& type) {
+  static std::map<std::string, int> counts;
+  return type + "." + std::to_string(counts[type]++);
+}
+
 }  // namespace machina

@@ -21,6 +21,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,16 @@ std::array<uint8_t, 6> net_default_mac();
 // deletion of that netdev, call it too. NIC_RX_FILTER_CHANGED is the NIC's job.
 void net_register_nic_link(const std::string& qdev_id, std::function<void(bool up)> fn);
 void net_unregister_nic_link(const std::string& qdev_id);
+
+// query-rx-filter: each NIC registers, under its name (its qdev id, or net_nic_anonymous_name()
+// for one without), a function describing its receive filter as QEMU's RxFilterInfo. NICs are
+// listed in registration order.
+void net_register_nic_rx_filter(const std::string& name, std::function<nlohmann::json()> fn);
+void net_unregister_nic_rx_filter(const std::string& name);
+// All NICs' filters, or the one named (QEMU's error for an unknown name).
+Result<nlohmann::json> net_query_rx_filter(const std::string* name);
+// "virtio-net-pci.0", "virtio-net-pci.1", ...: QEMU's names for NICs without an id.
+std::string net_nic_anonymous_name(const std::string& type);
 
 // set_link: "Device 'NAME' not found" (DeviceNotFound) when neither a netdev nor a NIC has NAME.
 Status net_set_link(const std::string& name, bool up);

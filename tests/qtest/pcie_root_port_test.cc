@@ -4,25 +4,17 @@
 #include <gtest/gtest.h>
 
 #include "qtest/hw_pc_qtest.h"
-#include "qtest/virtio_driver.h"
+#include "qtest/pcie_slot_driver.h"
 
 namespace machina::qtest {
 namespace {
 
 constexpr int kPort1 = 2 << 3;  // rp1 at 00:02.0, secondary bus 1
 constexpr int kPort2 = 3 << 3;  // rp2 at 00:03.0, secondary bus 2
-constexpr uint8_t kExp = 0x54;
-constexpr uint8_t kMsix = 0x48;
-constexpr unsigned kSltCap = kExp + 0x14, kSltCtl = kExp + 0x18, kSltSta = kExp + 0x1a;
-constexpr unsigned kLnkCap = kExp + 0x0c, kLnkSta = kExp + 0x12;
-// Slot control / status bits.
-constexpr uint16_t kAbpe = 0x1, kPdce = 0x8, kCcie = 0x10, kHpie = 0x20, kDllsce = 0x1000;
-constexpr uint16_t kPwrIndOn = 0x100, kPwrIndBlink = 0x200, kPwrIndOff = 0x300, kPcc = 0x400;
-constexpr uint16_t kAttnIndOff = 0xc0;
-constexpr uint16_t kAbp = 0x1, kPdc = 0x8, kCc = 0x10, kPds = 0x40, kDllsc = 0x100;
-constexpr uint16_t kDllla = 0x2000;
+using namespace pcie_slot;
+constexpr uint8_t kExp = kExpCap;
+constexpr uint8_t kMsix = kMsixCap;
 constexpr uint64_t kMsiAddr = 0x3000;  // MSI-X messages land in guest RAM
-constexpr uint32_t kMsiData = 0xabcd;
 
 const char* kPorts =
     "-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=2 "
@@ -30,40 +22,6 @@ const char* kPorts =
 
 class PcieRootPortTest : public PcQtest {
  protected:
-  // Numbers the port's bus as Linux would: primary 0, secondary = subordinate = `bus`.
-  void number(PciFunction& port, int bus) {
-    port.write(0x18, uint32_t(bus) << 16 | uint32_t(bus) << 8, 4);
-  }
-  // Linux's pciehp set-up: the port's MSI-X vector 0 sends kMsiData to kMsiAddr; then the
-  // notification enables.
-  void enable_msix(PciFunction& port, uint64_t bar) {
-    port.write(0x10, uint32_t(bar), 4);
-    port.write(0x04, 0x6, 2);  // MEMORY | MASTER
-    m().writel(bar + 0, uint32_t(kMsiAddr));
-    m().writel(bar + 4, 0);
-    m().writel(bar + 8, kMsiData);
-    m().writel(bar + 12, 0);
-    port.write(kMsix + 2, 0x8000, 2);
-    clear_msi();
-  }
-  void enable_notifications(PciFunction& port) {
-    uint16_t ctl = uint16_t(port.read(kSltCtl, 2));
-    port.write(kSltCtl, ctl | kAbpe | kPdce | kCcie | kHpie | kDllsce, 2);
-    ack(port);
-  }
-  void clear_msi() { m().writel(kMsiAddr, 0); }
-  bool msi_sent() {
-    bool sent = m().readl(kMsiAddr) == kMsiData;
-    clear_msi();
-    return sent;
-  }
-  // Reads and clears the slot's events, as pciehp's interrupt handler does.
-  uint16_t ack(PciFunction& port) {
-    uint16_t sta = uint16_t(port.read(kSltSta, 2));
-    uint16_t events = sta & (kAbp | kPdc | kCc | kDllsc);
-    if (events) port.write(kSltSta, events, 2);
-    return events;
-  }
   json qmp(const std::string& cmd, const json& args = json::object()) { return m().qmp(cmd, args); }
   static std::string error_desc(const json& r) {
     return r.contains("error") ? r["error"]["desc"].get<std::string>() : std::string();
@@ -72,7 +30,8 @@ class PcieRootPortTest : public PcQtest {
 
 TEST_F(PcieRootPortTest, ConfigSpaceLayout) {
   start(kPorts);
-  PciFunction rp(m(), kPort1);
+  PcieSlotDriver slot(m(), kPort1, 1);
+  PciFunction& rp = slot.port();
   EXPECT_EQ(rp.read(0x00, 4), 0x000c1b36u);
   EXPECT_EQ(rp.read(0x0a, 2), 0x0604u);
   EXPECT_EQ(rp.read(0x0e, 1) & 0x7f, 0x01u);
@@ -94,7 +53,7 @@ TEST_F(PcieRootPortTest, ConfigSpaceLayout) {
   EXPECT_EQ(rp.read(kSltSta, 2) & kPds, 0u);
   EXPECT_EQ(rp.read(kLnkSta, 2) & kDllla, 0u);
   // Bus numbers are writable; nothing answers on an empty bus.
-  number(rp, 1);
+  rp.write(0x18, 0x010100, 4);  // numbered again
   EXPECT_EQ(rp.read(0x18, 4) & 0xffffff, 0x010100u);
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0xffffu);
   // The bus is named after the port.
@@ -104,8 +63,8 @@ TEST_F(PcieRootPortTest, ConfigSpaceLayout) {
 
 TEST_F(PcieRootPortTest, ColdPluggedDeviceIsPresentAndPowered) {
   start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
-  PciFunction rp(m(), kPort1);
-  number(rp, 1);
+  PcieSlotDriver slot(m(), kPort1, 1);
+  PciFunction& rp = slot.port();
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 4), 0x10441af4u);
   EXPECT_TRUE(rp.read(kSltSta, 2) & kPds);
   EXPECT_TRUE(rp.read(kLnkSta, 2) & kDllla);
@@ -116,22 +75,22 @@ TEST_F(PcieRootPortTest, ColdPluggedDeviceIsPresentAndPowered) {
   // A system reset keeps it so.
   qmp("system_reset");
   EXPECT_EQ(rp.read(kSltCtl, 2) & kPcc, 0u);
-  number(rp, 1);
+  rp.write(0x18, 0x010100, 4);  // numbered again
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0x1af4u);
 }
 
 TEST_F(PcieRootPortTest, HotAddThenGuestPowersTheSlotOn) {
   start(kPorts);
-  PciFunction rp(m(), kPort2);
-  number(rp, 2);
-  enable_msix(rp, 0xfe000000);
-  enable_notifications(rp);
-  EXPECT_TRUE(msi_sent());  // command completed
-  ack(rp);
+  PcieSlotDriver slot(m(), kPort2, 2);
+  PciFunction& rp = slot.port();
+  slot.enable_msix(0xfe000000, kMsiAddr);
+  slot.enable_notifications();
+  EXPECT_TRUE(slot.msi_sent());  // command completed
+  slot.ack();
   json r = qmp("device_add", {{"driver", "virtio-rng-pci"}, {"bus", "rp2"}, {"id", "hot"}});
   ASSERT_EQ(r, (json{{"return", json::object()}})) << r.dump();
-  EXPECT_TRUE(msi_sent());
-  EXPECT_EQ(ack(rp) & (kPdc | kDllsc), kPdc | kDllsc);
+  EXPECT_TRUE(slot.msi_sent());
+  EXPECT_EQ(slot.ack() & (kPdc | kDllsc), kPdc | kDllsc);
   EXPECT_TRUE(rp.read(kSltSta, 2) & kPds);
   EXPECT_TRUE(rp.read(kLnkSta, 2) & kDllla);
   // The slot is still off: the function does not answer yet.
@@ -139,11 +98,11 @@ TEST_F(PcieRootPortTest, HotAddThenGuestPowersTheSlotOn) {
   EXPECT_EQ(dev.read(0, 2), 0xffffu);
   // pciehp_power_on_slot, then the indicator blinks while it scans, then on.
   rp.write(kSltCtl, (rp.read(kSltCtl, 2) & ~(kPcc | 0x300u)) | kPwrIndBlink, 2);
-  EXPECT_TRUE(msi_sent());
-  EXPECT_EQ(ack(rp), kCc);
+  EXPECT_TRUE(slot.msi_sent());
+  EXPECT_EQ(slot.ack(), kCc);
   EXPECT_EQ(dev.read(0, 4), 0x10441af4u);
   rp.write(kSltCtl, (rp.read(kSltCtl, 2) & ~0x300u) | kPwrIndOn, 2);
-  EXPECT_EQ(ack(rp), kCc);
+  EXPECT_EQ(slot.ack(), kCc);
   // The device works: a virtio driver finds it behind the port.
   GuestAlloc alloc;
   VirtioPciDriver drv(m(), alloc, 0, 0xe0000000, 2);
@@ -152,30 +111,27 @@ TEST_F(PcieRootPortTest, HotAddThenGuestPowersTheSlotOn) {
 
 TEST_F(PcieRootPortTest, DeviceDelIsTheAttentionButtonThenPowerOff) {
   start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
-  PciFunction rp(m(), kPort1);
-  number(rp, 1);
-  enable_msix(rp, 0xfe000000);
-  enable_notifications(rp);
-  clear_msi();
+  PcieSlotDriver slot(m(), kPort1, 1);
+  PciFunction& rp = slot.port();
+  slot.enable_msix(0xfe000000, kMsiAddr);
+  slot.enable_notifications();
+  slot.msi_sent();  // forget earlier messages
   json r = qmp("device_del", {{"id", "rng0"}});
   ASSERT_EQ(r, (json{{"return", json::object()}})) << r.dump();
-  EXPECT_TRUE(msi_sent());
-  EXPECT_EQ(ack(rp), kAbp);
+  EXPECT_TRUE(slot.msi_sent());
+  EXPECT_EQ(slot.ack(), kAbp);
   // Pending: a second request is refused, and the device is untouched.
   r = qmp("device_del", {{"id", "rng0"}});
   EXPECT_EQ(error_desc(r), "Device rng0 is already in the process of unplug");
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0x1af4u);
   // pciehp: blink for 5 s (the user may cancel)...
   rp.write(kSltCtl, (rp.read(kSltCtl, 2) & ~0x300u) | kPwrIndBlink, 2);
-  ack(rp);
+  slot.ack();
   r = qmp("device_del", {{"id", "rng0"}});
   EXPECT_FALSE(error_desc(r).empty());
-  // ... then power off, and 1 s later the indicator off: now the slot is empty.
+  // ... then power off (and 1 s later the indicator off): with the request pending, the power
+  // going off empties the slot.
   rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPcc, 2);
-  ack(rp);
-  EXPECT_EQ(qmp("qom-get", {{"path", "/machine/peripheral/rng0"}, {"property", "type"}})["return"],
-            "virtio-rng-pci");
-  rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPwrIndOff, 2);
   auto ev = m().wait_event("DEVICE_DELETED");
   ASSERT_TRUE(ev);
   EXPECT_EQ((*ev)["data"], (json{{"path", "/machine/peripheral/rng0/virtio-backend"}}));
@@ -184,6 +140,7 @@ TEST_F(PcieRootPortTest, DeviceDelIsTheAttentionButtonThenPowerOff) {
   EXPECT_EQ((*ev)["data"], (json{{"device", "rng0"}, {"path", "/machine/peripheral/rng0"}}));
   EXPECT_EQ(rp.read(kSltSta, 2) & kPds, 0u);
   EXPECT_TRUE(rp.read(kSltSta, 2) & kPdc);
+  rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPwrIndOff, 2);  // pciehp, a second later
   EXPECT_EQ(rp.read(kLnkSta, 2) & kDllla, 0u);
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0xffffu);
   r = qmp("device_del", {{"id", "rng0"}});
@@ -200,7 +157,8 @@ TEST_F(PcieRootPortTest, DeviceDelIsTheAttentionButtonThenPowerOff) {
 
 TEST_F(PcieRootPortTest, RefusedWhileTheGuestIsBusy) {
   start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
-  PciFunction rp(m(), kPort1);
+  PcieSlotDriver slot(m(), kPort1, 1);
+  PciFunction& rp = slot.port();
   rp.write(kSltCtl, (rp.read(kSltCtl, 2) & ~0x300u) | kPwrIndBlink, 2);
   json r = qmp("device_del", {{"id", "rng0"}});
   EXPECT_EQ(error_desc(r), "Hot-unplug failed: guest is busy (power indicator blinking)");
@@ -220,25 +178,31 @@ TEST_F(PcieRootPortTest, AnIgnoredRequestExpiresAndMayBeRepeated) {
 
 TEST_F(PcieRootPortTest, AButtonPressedBeforeTheDriverStartsIsNotLost) {
   start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
-  PciFunction rp(m(), kPort1);
-  number(rp, 1);
+  PcieSlotDriver slot(m(), kPort1, 1);
+  PciFunction& rp = slot.port();
   ASSERT_EQ(qmp("device_del", {{"id", "rng0"}}), (json{{"return", json::object()}}));
   // pciehp's probe clears every event bit, including ones that are not set...
   rp.write(kSltSta, 0x11f, 2);
   EXPECT_TRUE(rp.read(kSltSta, 2) & kAbp);
   // ... and the press is delivered once it enables notifications.
-  enable_msix(rp, 0xfe000000);
+  slot.enable_msix(0xfe000000, kMsiAddr);
   uint16_t ctl = uint16_t(rp.read(kSltCtl, 2));
   rp.write(kSltCtl, ctl | kAbpe | kPdce | kCcie | kHpie, 2);
-  EXPECT_TRUE(msi_sent());
-  EXPECT_EQ(ack(rp) & kAbp, kAbp);
+  EXPECT_TRUE(slot.msi_sent());
+  EXPECT_EQ(slot.ack() & kAbp, kAbp);
 }
 
 TEST_F(PcieRootPortTest, TheGuestTurningTheSlotOffRemovesTheDevice) {
   // As QEMU: power controller and indicator off with a device present = the device is gone
   // (Linux does this for `echo 0 > /sys/bus/pci/slots/N/power`).
   start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
-  PciFunction rp(m(), kPort1);
+  PcieSlotDriver slot(m(), kPort1, 1);
+  PciFunction& rp = slot.port();
+  // The power controller alone (no device_del pending) powers the function down, keeps it.
+  rp.write(kSltCtl, (rp.read(kSltCtl, 2) & ~0x300u) | kPcc | kPwrIndOn, 2);
+  EXPECT_EQ(qmp("qom-get", {{"path", "/machine/peripheral/rng0"}, {"property", "type"}})["return"],
+            "virtio-rng-pci");
+  EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0xffffu);
   rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPcc | kPwrIndOff, 2);
   auto ev = m().wait_event("DEVICE_DELETED");
   ASSERT_TRUE(ev);
@@ -250,7 +214,8 @@ TEST_F(PcieRootPortTest, TheGuestTurningTheSlotOffRemovesTheDevice) {
 
 TEST_F(PcieRootPortTest, ADeviceInASlotTheGuestNeverPoweredIsRemovedAtOnce) {
   start(kPorts);
-  PciFunction rp(m(), kPort2);
+  PcieSlotDriver slot(m(), kPort2, 2);
+  PciFunction& rp = slot.port();
   ASSERT_EQ(qmp("device_add", {{"driver", "virtio-rng-pci"}, {"bus", "rp2"}, {"id", "hot"}}),
             (json{{"return", json::object()}}));
   ASSERT_EQ(qmp("device_del", {{"id", "hot"}}), (json{{"return", json::object()}}));
@@ -265,11 +230,11 @@ TEST_F(PcieRootPortTest, ADeviceInASlotTheGuestNeverPoweredIsRemovedAtOnce) {
 TEST_F(PcieRootPortTest, IntxWithoutMsix) {
   start(kPorts);
   intercept_gsi();
-  PciFunction rp(m(), kPort2);
-  number(rp, 2);
+  PcieSlotDriver slot(m(), kPort2, 2);
+  PciFunction& rp = slot.port();
   rp.write(0x04, 0x6, 2);
-  enable_notifications(rp);
-  ack(rp);
+  slot.enable_notifications();
+  slot.ack();
   ASSERT_EQ(qmp("device_add", {{"driver", "virtio-rng-pci"}, {"bus", "rp2"}, {"id", "hot"}}),
             (json{{"return", json::object()}}));
   EXPECT_TRUE(rp.read(0x06, 2) & 0x08);  // STATUS.INTERRUPT
@@ -278,7 +243,7 @@ TEST_F(PcieRootPortTest, IntxWithoutMsix) {
     if (irq(gsi)) raised = gsi;
   }
   ASSERT_GE(raised, 16) << "no PIRQ raised";
-  ack(rp);
+  slot.ack();
   EXPECT_EQ(rp.read(0x06, 2) & 0x08, 0u);
   EXPECT_EQ(irq(raised), 0);
 }

@@ -109,9 +109,31 @@ TEST_F(VirtioNetTest, ControlQueueFilterAnnouncesTheChange) {
   ASSERT_TRUE(ev);
   EXPECT_EQ((*ev)["data"]["name"], "nic0");
   EXPECT_EQ((*ev)["data"]["path"], "/machine/peripheral/nic0/virtio-backend");
-  // MAC table: one unicast, no multicast.
+  // MAC table: one unicast, no multicast. No second event until the state has been queried.
   std::vector<uint8_t> tables = {1, 0, 0, 0, 0x52, 0x54, 0, 1, 2, 3, 0, 0, 0, 0};
   EXPECT_EQ(ctrl(1, 0, tables).second, 0);
+  m().qmp_client().drain(Ms(100));
+  for (const json& e : m().qmp_client().events()) {
+    EXPECT_NE(e["event"], "NIC_RX_FILTER_CHANGED") << e.dump();
+  }
+  json r = m().qmp("query-rx-filter", {{"name", "nic0"}});
+  ASSERT_TRUE(r.contains("return")) << r.dump();
+  ASSERT_EQ(r["return"].size(), 1u);
+  const json& f = r["return"][0];
+  EXPECT_EQ(f["name"], "nic0");
+  EXPECT_EQ(f["promiscuous"], false);
+  EXPECT_EQ(f["unicast"], "normal");
+  EXPECT_EQ(f["multicast"], "normal");
+  EXPECT_EQ(f["main-mac"], "52:54:00:ab:cd:ef");
+  EXPECT_EQ(f["unicast-table"], (json{"52:54:00:01:02:03"}));
+  EXPECT_EQ(f["multicast-table"], json::array());
+  EXPECT_EQ(f["unicast-overflow"], false);
+  // After the query, the next change is announced again.
+  EXPECT_EQ(ctrl(0, 1, {1}).second, 0);  // all-multicast on
+  EXPECT_TRUE(m().wait_event("NIC_RX_FILTER_CHANGED"));
+  EXPECT_EQ(m().qmp("query-rx-filter")["return"][0]["multicast"], "all");
+  EXPECT_EQ(error_desc(m().qmp("query-rx-filter", {{"name", "nope"}})),
+            "invalid net client name: nope");
   // A bad command is refused with VIRTIO_NET_ERR, not fatal.
   EXPECT_EQ(ctrl(0, 42, {1}).second, 1);
   EXPECT_EQ(d_->status() & 0x40, 0);

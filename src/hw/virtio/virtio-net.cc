@@ -39,6 +39,13 @@ bool parse_mac(const std::string& s, std::array<uint8_t, 6>& out) {
   return true;
 }
 
+std::string format_mac(const std::array<uint8_t, 6>& m) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+  return buf;
+}
+
 TypeRegistration virtio_net_type{TypeInfo{
     .name = kTypeVirtioNet,
     .parent = kTypeVirtioDevice,
@@ -138,6 +145,7 @@ void VirtioNet::device_reset() {
   allmulti_ = alluni_ = nomulti_ = nouni_ = nobcast_ = false;
   uni_table_.clear();
   multi_table_.clear();
+  uni_overflow_ = multi_overflow_ = false;
   if (!mac_.empty()) parse_mac(mac_, macaddr_);
 }
 
@@ -167,6 +175,10 @@ Status VirtioNet::virtio_realize() {
     link_up_ = !nd_->link_down();
   }
   if (!link_name_.empty()) net_register_nic_link(link_name_, [this](bool up) { set_link(up); });
+  nic_name_ = !link_name_.empty()
+                  ? link_name_
+                  : net_nic_anonymous_name(parent() ? parent()->type_name() : type_name());
+  net_register_nic_rx_filter(nic_name_, [this] { return query_rx_filter(); });
   set_config_size(12);
   add_queue(rx_queue_size_, [this](VirtQueue& vq) { handle_rx(vq); });
   add_queue(tx_queue_size_, [this](VirtQueue& vq) { handle_tx(vq); });
@@ -176,6 +188,7 @@ Status VirtioNet::virtio_realize() {
 
 void VirtioNet::virtio_unrealize() {
   if (!link_name_.empty()) net_unregister_nic_link(link_name_);
+  net_unregister_nic_rx_filter(nic_name_);
   if (nd_) nd_->clear_peer();
   nd_.reset();  // releases the netdev
 }
@@ -237,10 +250,10 @@ bool VirtioNet::accept_frame(const uint8_t* dst) const {
   };
   if (dst[0] & 1) {
     if (nomulti_) return false;
-    return allmulti_ || in(multi_table_);
+    return allmulti_ || multi_overflow_ || in(multi_table_);
   }
   if (nouni_) return false;
-  return alluni_ || std::memcmp(dst, macaddr_.data(), 6) == 0 || in(uni_table_);
+  return alluni_ || uni_overflow_ || std::memcmp(dst, macaddr_.data(), 6) == 0 || in(uni_table_);
 }
 
 ssize_t VirtioNet::receive(const iovec* iov, int iovcnt) {
@@ -314,10 +327,36 @@ ssize_t VirtioNet::receive(const iovec* iov, int iovcnt) {
 // --- control queue
 
 void VirtioNet::rx_filter_changed() {
+  // As QEMU: one event, then none until a query-rx-filter has read the new state.
+  if (!rx_filter_notify_) return;
+  rx_filter_notify_ = false;
   std::string id = qdev_id();
   json data = {{"path", canonical_path()}};
   if (!id.empty()) data["name"] = id;
   monitor_event("NIC_RX_FILTER_CHANGED", data);
+}
+
+json VirtioNet::query_rx_filter() {
+  auto mode = [](bool none, bool all) { return none ? "none" : all ? "all" : "normal"; };
+  auto macs = [](const std::vector<std::array<uint8_t, 6>>& t) {
+    json out = json::array();
+    for (const auto& m : t) out.push_back(format_mac(m));
+    return out;
+  };
+  rx_filter_notify_ = true;
+  // broadcast-allowed carries the no-broadcast flag in QEMU 7.2 (sic); tools see that value.
+  return {{"name", nic_name_},
+          {"promiscuous", promisc_},
+          {"multicast", mode(nomulti_, allmulti_)},
+          {"unicast", mode(nouni_, alluni_)},
+          {"vlan", "all"},
+          {"broadcast-allowed", nobcast_},
+          {"multicast-overflow", multi_overflow_},
+          {"unicast-overflow", uni_overflow_},
+          {"main-mac", format_mac(macaddr_)},
+          {"vlan-table", json::array()},
+          {"unicast-table", macs(uni_table_)},
+          {"multicast-table", macs(multi_table_)}};
 }
 
 uint8_t VirtioNet::ctrl_rx(uint8_t cmd, const std::vector<uint8_t>& data) {
@@ -360,21 +399,27 @@ uint8_t VirtioNet::ctrl_mac(uint8_t cmd, const std::vector<uint8_t>& data) {
   // Two tables: unicast then multicast, each a le32 count and count MACs.
   size_t pos = 0;
   std::vector<std::array<uint8_t, 6>> tables[2];
-  for (auto& t : tables) {
+  bool overflow[2] = {false, false};
+  for (int k = 0; k < 2; ++k) {
     uint32_t n;
     if (data.size() - pos < 4) return kAckErr;
     std::memcpy(&n, &data[pos], 4);
     pos += 4;
     if (n > (data.size() - pos) / 6) return kAckErr;
+    // A table larger than the device keeps is an overflow: that class is then accepted whole
+    // (QEMU's uni_overflow / multi_overflow).
+    overflow[k] = tables[0].size() + n > kMacTableMax;
     for (uint32_t i = 0; i < n; ++i, pos += 6) {
       std::array<uint8_t, 6> m;
       std::memcpy(m.data(), &data[pos], 6);
-      if (t.size() < kMacTableMax) t.push_back(m);
+      if (!overflow[k]) tables[k].push_back(m);
     }
   }
   if (pos != data.size()) return kAckErr;
   uni_table_ = std::move(tables[0]);
   multi_table_ = std::move(tables[1]);
+  uni_overflow_ = overflow[0];
+  multi_overflow_ = overflow[1];
   rx_filter_changed();
   return kAckOk;
 }

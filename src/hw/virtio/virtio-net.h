@@ -8,7 +8,8 @@
 // (the guest may post small buffers; a frame spans several, `num_buffers` says how many).
 //
 // Receive filtering as the control queue programs it (promiscuous, all-multicast, all-unicast,
-// no-broadcast, MAC tables, MAC address); every change is announced with NIC_RX_FILTER_CHANGED.
+// no-broadcast, MAC tables of 64 entries with QEMU's overflow rule, MAC address); a change is
+// announced with NIC_RX_FILTER_CHANGED, once until query-rx-filter has read the new state.
 // Link state: set_link on the NIC's id or its netdev → config status LINK_UP and a config
 // interrupt. Frames the guest has no buffer for stay queued in the backend (bounded) until it
 // posts buffers.
@@ -64,6 +65,7 @@ class VirtioNet : public VirtioDevice {
   uint8_t ctrl_rx(uint8_t cmd, const std::vector<uint8_t>& data);
   uint8_t ctrl_mac(uint8_t cmd, const std::vector<uint8_t>& data);
   void rx_filter_changed();
+  json query_rx_filter();
   void set_link(bool up);
   std::string qdev_id() const;
 
@@ -75,6 +77,9 @@ class VirtioNet : public VirtioDevice {
   bool promisc_ = true, allmulti_ = false, alluni_ = false, nomulti_ = false, nouni_ = false,
        nobcast_ = false;
   std::vector<std::array<uint8_t, 6>> uni_table_, multi_table_;
+  bool uni_overflow_ = false, multi_overflow_ = false;
+  bool rx_filter_notify_ = true;
+  std::string nic_name_;
   std::string link_name_;
 };
 

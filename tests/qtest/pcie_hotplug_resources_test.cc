@@ -1,0 +1,172 @@
+// The DEVICE_DELETED contract on a native PCI Express slot, driven through qtest as pciehp
+// would: when the event for a removed device arrives, every host resource it held is released
+// (the -drive file is closed, blockdev-del and chardev-remove succeed at once), never before; and
+// many add/remove cycles leave no descriptors or memory behind.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "qtest/hw_pc_qtest.h"
+#include "qtest/pcie_slot_driver.h"
+
+namespace machina::qtest {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kPort = 2 << 3;  // rp1 at 00:02.0, secondary bus 1
+const json kOk = {{"return", json::object()}};
+const char* kNative =
+    "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+    "-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=2 ";
+
+int fds_on(pid_t pid, const std::string& path) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    if (fs::read_symlink(e.path(), ec) == fs::path(path)) ++n;
+  }
+  return n;
+}
+
+int fd_count(pid_t pid) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+class PcieHotplugResourcesTest : public PcQtest {
+ protected:
+  void SetUp() override {
+    image =
+        (fs::temp_directory_path() / ("machina-hp-" + std::to_string(getpid()) + ".img")).string();
+    std::ofstream(image).close();
+    fs::resize_file(image, 1 << 20);
+  }
+  void TearDown() override {
+    PcQtest::TearDown();
+    fs::remove(image);
+  }
+  json qmp(const std::string& cmd, const json& args = json::object()) { return m().qmp(cmd, args); }
+  // device_del, then the guest's side of the handshake; returns the open descriptors on `file`
+  // counted when DEVICE_DELETED for `id` arrived (-1: no event).
+  int remove(PcieSlotDriver& slot, const std::string& id, const std::string& file = "") {
+    EXPECT_EQ(qmp("device_del", {{"id", id}}), kOk);
+    EXPECT_TRUE(slot.ack() & pcie_slot::kAbp);
+    slot.power_off();
+    for (;;) {
+      auto ev = m().wait_event("DEVICE_DELETED");
+      if (!ev) return -1;
+      if ((*ev)["data"].value("device", "") == id)
+        return file.empty() ? 0 : fds_on(m().pid(), file);
+    }
+  }
+  std::string image;
+};
+
+TEST_F(PcieHotplugResourcesTest, TheDriveFileIsClosedWhenDeviceDeletedArrives) {
+  start(std::string(kNative) + "-drive if=none,id=drv0,format=raw,file=" + image +
+        " -device virtio-blk-pci,bus=rp1,drive=drv0,id=vblk0");
+  PcieSlotDriver slot(m(), kPort, 1);
+  EXPECT_EQ(fds_on(m().pid(), image), 1);
+  EXPECT_EQ(remove(slot, "vblk0", image), 0);
+  // The drive went with its device (QEMU's -drive auto-deletion).
+  json r = qmp("query-block");
+  for (const json& b : r["return"]) EXPECT_NE(b["device"], "drv0") << r.dump();
+}
+
+TEST_F(PcieHotplugResourcesTest, BlockdevDelIsRefusedUntilTheEventThenSucceedsAtOnce) {
+  start(kNative);
+  PcieSlotDriver slot(m(), kPort, 1);
+  ASSERT_EQ(qmp("blockdev-add", {{"driver", "raw"},
+                                 {"node-name", "disk0"},
+                                 {"file", {{"driver", "file"}, {"filename", image}}}}),
+            kOk);
+  ASSERT_EQ(
+      qmp("device_add",
+          {{"driver", "virtio-blk-pci"}, {"id", "vblk0"}, {"drive", "disk0"}, {"bus", "rp1"}}),
+      kOk);
+  slot.power_on();
+  EXPECT_EQ(error_desc(qmp("blockdev-del", {{"node-name", "disk0"}})), "Node disk0 is in use");
+  ASSERT_EQ(qmp("device_del", {{"id", "vblk0"}}), kOk);
+  // Requested, not done: still in use.
+  EXPECT_EQ(error_desc(qmp("blockdev-del", {{"node-name", "disk0"}})), "Node disk0 is in use");
+  slot.power_off();
+  auto ev = m().wait_event("DEVICE_DELETED");  // the virtio backend
+  ASSERT_TRUE(ev);
+  ev = m().wait_event("DEVICE_DELETED");
+  ASSERT_TRUE(ev);
+  EXPECT_EQ((*ev)["data"]["device"], "vblk0");
+  EXPECT_EQ(qmp("blockdev-del", {{"node-name", "disk0"}}), kOk);
+  EXPECT_EQ(fds_on(m().pid(), image), 0);
+}
+
+TEST_F(PcieHotplugResourcesTest, ChardevRemoveFollowsTheSerialPort) {
+  start(std::string(kNative) +
+        "-chardev null,id=c1 -device virtio-serial-pci,bus=rp1,id=vser "
+        "-device virtserialport,bus=vser.0,chardev=c1,name=org.test.0");
+  PcieSlotDriver slot(m(), kPort, 1);
+  EXPECT_EQ(error_desc(qmp("chardev-remove", {{"id", "c1"}})), "Chardev 'c1' is busy");
+  EXPECT_EQ(remove(slot, "vser"), 0);
+  EXPECT_EQ(qmp("chardev-remove", {{"id", "c1"}}), kOk);
+}
+
+TEST_F(PcieHotplugResourcesTest, AHundredCyclesLeaveNothingBehind) {
+  start(kNative);
+  PcieSlotDriver slot(m(), kPort, 1);
+  slot.enable_notifications();
+  ASSERT_EQ(qmp("blockdev-add", {{"driver", "raw"},
+                                 {"node-name", "disk0"},
+                                 {"file", {{"driver", "file"}, {"filename", image}}}}),
+            kOk);
+  int fds = 0;
+  long rss = 0;
+  for (int i = 0; i < 100; ++i) {
+    std::string id = "vblk" + std::to_string(i);
+    ASSERT_EQ(qmp("device_add",
+                  {{"driver", "virtio-blk-pci"}, {"id", id}, {"drive", "disk0"}, {"bus", "rp1"}}),
+              kOk);
+    EXPECT_TRUE(slot.ack() & pcie_slot::kPdc);
+    slot.power_on();
+    ASSERT_EQ(slot.function().read(0, 4), 0x10421af4u);
+    ASSERT_EQ(qmp("device_del", {{"id", id}}), kOk);
+    slot.ack();
+    slot.power_off();
+    auto backend = m().wait_event("DEVICE_DELETED");
+    ASSERT_TRUE(backend);
+    EXPECT_EQ((*backend)["data"],
+              (json{{"path", "/machine/peripheral/" + id + "/virtio-backend"}}));
+    auto dev = m().wait_event("DEVICE_DELETED");
+    ASSERT_TRUE(dev);
+    EXPECT_EQ((*dev)["data"], (json{{"device", id}, {"path", "/machine/peripheral/" + id}}));
+    if (i == 9) {  // after the first allocations have settled
+      fds = fd_count(m().pid());
+      rss = rss_kib(m().pid());
+    }
+  }
+  m().qmp_client().drain(Ms(200));
+  for (const json& e : m().qmp_client().events()) {
+    EXPECT_NE(e["event"], "DEVICE_DELETED") << "extra event: " << e.dump();
+  }
+  EXPECT_EQ(fd_count(m().pid()), fds);
+  EXPECT_LT(rss_kib(m().pid()) - rss, 2048) << "resident memory grew over 90 cycles";
+  EXPECT_EQ(qmp("blockdev-del", {{"node-name", "disk0"}}), kOk);
+}
+
+}  // namespace
+}  // namespace machina::qtest

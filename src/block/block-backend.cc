@@ -6,6 +6,7 @@
 
 #include "block/aio-context.h"
 #include "block/block.h"
+#include "block/blockdev.h"
 #include "monitor/monitor.h"
 #include "system/runstate.h"
 
@@ -117,13 +118,51 @@ bool BlockBackend::check_range(uint64_t offset, uint64_t bytes, Callback& cb) {
 }
 
 void BlockBackend::drain() {
+  // As QEMU's blk_root_drained_begin: the limits are off while draining, and what they held
+  // starts now.
+  ++io_limits_disabled_;
+  if (throttle_) throttle_->release_all();
   while (in_flight_ > 0) block_aio_poll(true);
+  --io_limits_disabled_;
+}
+
+Status BlockBackend::set_io_limits(const ThrottleConfig& cfg, const std::string& group) {
+  if (!cfg.enabled()) {
+    if (!throttle_) return Status::Ok();
+    std::unique_ptr<BlockThrottle> t = std::move(throttle_);
+    throttle_group_.clear();
+    t->release_all();
+    return Status::Ok();
+  }
+  std::string g = !group.empty() ? group : throttle_ ? throttle_group_ : name_;
+  for (BlockBackend* b : all_backends()) {
+    if (b != this && b->throttle_ && !g.empty() && b->throttle_group_ == g) {
+      return generic_error("Throttle group '" + g +
+                           "' is used by another drive; shared throttle groups are not "
+                           "supported");
+    }
+  }
+  throttle_group_ = g;
+  if (throttle_) {
+    throttle_->set_config(cfg);
+  } else {
+    throttle_ = std::make_unique<BlockThrottle>(cfg);
+  }
+  return Status::Ok();
+}
+
+void BlockBackend::throttled(bool is_write, uint64_t bytes, std::function<void()> start) {
+  if (!throttle_ || io_limits_disabled_ > 0) return start();
+  throttle_->submit(is_write, bytes, std::move(start));
 }
 
 void BlockBackend::preadv(uint64_t offset, std::vector<iovec> iov, Callback cb) {
   cb = track(std::move(cb));
-  if (!check_range(offset, iov_size(iov), cb)) return;
-  root_->preadv(offset, std::move(iov), std::move(cb));
+  uint64_t bytes = iov_size(iov);
+  if (!check_range(offset, bytes, cb)) return;
+  throttled(false, bytes, [this, offset, iov = std::move(iov), cb = std::move(cb)]() mutable {
+    root_->preadv(offset, std::move(iov), std::move(cb));
+  });
 }
 
 void BlockBackend::pwritev(uint64_t offset, std::vector<iovec> iov, Callback cb) {
@@ -137,12 +176,14 @@ void BlockBackend::pwritev(uint64_t offset, std::vector<iovec> iov, Callback cb)
   cb = track(std::move(cb));
   if (!check_range(offset, bytes, cb)) return;
   if (root_->read_only()) return block_defer_cb(std::move(cb), -EACCES);
-  if (wce_) return root_->pwritev(offset, std::move(iov), std::move(cb));
-  // Writethrough: the write is stable before the guest hears of it.
-  BlockNodePtr root = root_;
-  root_->pwritev(offset, std::move(iov), [root, cb = std::move(cb)](int ret) {
-    if (ret < 0) return cb(ret);
-    root->flush(cb);
+  throttled(true, bytes, [this, offset, iov = std::move(iov), cb = std::move(cb)]() mutable {
+    if (wce_) return root_->pwritev(offset, std::move(iov), std::move(cb));
+    // Writethrough: the write is stable before the guest hears of it.
+    BlockNodePtr root = root_;
+    root_->pwritev(offset, std::move(iov), [root, cb = std::move(cb)](int ret) {
+      if (ret < 0) return cb(ret);
+      root->flush(cb);
+    });
   });
 }
 
@@ -163,11 +204,14 @@ void BlockBackend::write_zeroes(uint64_t offset, uint64_t bytes, bool may_unmap,
   cb = track(std::move(cb));
   if (!check_range(offset, bytes, cb)) return;
   if (root_->read_only()) return block_defer_cb(std::move(cb), -EACCES);
-  if (wce_) return root_->write_zeroes(offset, bytes, may_unmap, std::move(cb));
-  BlockNodePtr root = root_;
-  root_->write_zeroes(offset, bytes, may_unmap, [root, cb = std::move(cb)](int ret) {
-    if (ret < 0) return cb(ret);
-    root->flush(cb);
+  // Limited as a write of that size, as QEMU.
+  throttled(true, bytes, [this, offset, bytes, may_unmap, cb = std::move(cb)]() mutable {
+    if (wce_) return root_->write_zeroes(offset, bytes, may_unmap, std::move(cb));
+    BlockNodePtr root = root_;
+    root_->write_zeroes(offset, bytes, may_unmap, [root, cb = std::move(cb)](int ret) {
+      if (ret < 0) return cb(ret);
+      root->flush(cb);
+    });
   });
 }
 
@@ -276,6 +320,10 @@ void blk_remove_all() {
   }
 }
 
+void blk_remove_named(const BlockBackend* blk) {
+  std::erase_if(named_backends(), [blk](const BlockBackendPtr& b) { return b.get() == blk; });
+}
+
 BlockBackendRef& BlockBackendRef::operator=(BlockBackendRef&& o) noexcept {
   if (this != &o) {
     reset();
@@ -289,6 +337,7 @@ void BlockBackendRef::reset() {
   if (!blk_) return;
   blk_->set_attached_dev("", "");
   claim_.release();
+  blockdev_auto_del(blk_.get());
   blk_.reset();
 }
 

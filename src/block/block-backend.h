@@ -6,6 +6,11 @@
 // A device's `drive` property may also name a node: the device then gets an anonymous backend on
 // it, which goes away with the device's BlockBackendRef.
 //
+// I/O limits (-drive throttling.*, block_set_io_throttle): reads, writes and write-zeroes wait in
+// a FIFO queue until the limits let them start (block/block-throttle.h); flushes and discards are
+// not limited, as in QEMU. A drain disables the limits while it runs and starts every queued
+// request at once, so a drain never waits for the throttle. Queued requests count as in flight.
+//
 // Threads: call everything with the BQL held (the main loop, or a vCPU thread in an MMIO/PIO
 // handler). I/O callbacks run on the main loop thread with the BQL held — or inside drain(), on
 // the thread that drains. A callback never runs inside the call that submitted its request.
@@ -23,6 +28,7 @@
 #include <vector>
 
 #include "block/block-int.h"
+#include "block/block-throttle.h"
 #include "hw/core/backend-claim.h"
 #include "qapi/error.h"
 
@@ -63,8 +69,21 @@ class BlockBackend : public Claimable {
   void write_zeroes(uint64_t offset, uint64_t bytes, bool may_unmap, Callback cb);
 
   size_t in_flight() const { return in_flight_; }
-  // Runs the block layer's completion handling until in_flight() == 0.
+  // Starts the requests the I/O limits hold, then runs the block layer's completion handling
+  // until in_flight() == 0. Requests submitted meanwhile are not limited.
   void drain();
+
+  // I/O limits. A configuration without any limit turns throttling off (requests queued until
+  // then start at once). Check it first with throttle_config_check. `group` names the throttle
+  // group (QEMU's default: the drive's name; "" keeps the current one). A group is one backend's
+  // own here: a name another throttled backend uses is refused.
+  Status set_io_limits(const ThrottleConfig& cfg, const std::string& group = "");
+  // The limits in force; nullptr when not throttled.
+  const ThrottleConfig* io_limits() const { return throttle_ ? &throttle_->config() : nullptr; }
+  // Requests waiting for the limits.
+  size_t throttled_requests() const { return throttle_ ? throttle_->queued() : 0; }
+  // query-block's "group" while throttled.
+  const std::string& throttle_group() const { return throttle_group_; }
 
   // Error policy (-drive werror=/rerror=): QEMU's blk_get_error_action / blk_error_action.
   // `error` is an errno value (either sign).
@@ -107,6 +126,8 @@ class BlockBackend : public Claimable {
  private:
   Callback track(Callback cb);
   bool check_range(uint64_t offset, uint64_t bytes, Callback& cb);
+  // Runs `start` when the I/O limits allow a request of `bytes` in that direction.
+  void throttled(bool is_write, uint64_t bytes, std::function<void()> start);
 
   std::string name_;
   BlockNodePtr root_;
@@ -119,6 +140,9 @@ class BlockBackend : public Claimable {
   std::string interface_ = "none";
   size_t in_flight_ = 0;
   int vm_change_handler_ = 0;
+  std::unique_ptr<BlockThrottle> throttle_;
+  std::string throttle_group_;
+  int io_limits_disabled_ = 0;  // drains in progress
 };
 
 using BlockBackendPtr = std::shared_ptr<BlockBackend>;
@@ -132,10 +156,13 @@ BlockBackendPtr blk_by_name(const std::string& name);
 std::vector<BlockBackend*> blk_all();
 // At exit: drops the named backends.
 void blk_remove_all();
+// Drops one named backend (QEMU's monitor_remove_blk): it goes when its last user lets it go.
+void blk_remove_named(const BlockBackend* blk);
 
 // What a device's `drive` property holds: a claimed backend. Move-only; releasing it detaches
-// the device, releases the claim, and drops an anonymous backend (closing its node if nothing
-// else uses it).
+// the device, releases the claim, deletes a -drive backend the device marked for auto-deletion
+// (blockdev_auto_del), and drops an anonymous backend (closing its node if nothing else uses
+// it).
 class BlockBackendRef {
  public:
   BlockBackendRef() = default;

@@ -5,6 +5,7 @@
 #include "block/block-backend.h"
 #include "block/blockdev.h"
 #include "block/file-posix.h"
+#include "block/null-block.h"
 #include "block/raw-format.h"
 #include "util/qemu-option.h"
 
@@ -189,6 +190,24 @@ Result<BlockNodePtr> open_raw(OptReader& r, BlockNodeCommon c) {
   return BlockNodePtr(node.value());
 }
 
+Result<BlockNodePtr> open_null(OptReader& r, BlockNodeCommon c) {
+  auto o = null_read_options(r, c.driver);
+  if (!o.ok()) return o.error();
+  if (Status s = r.check_all_read("Block protocol '" + c.driver + "'"); !s.ok()) return s.error();
+  return BlockNodePtr(std::make_shared<NullNode>(std::move(c), o.value()));
+}
+
+// The drivers a node can be opened with (QEMU's block driver list, as far as machina has them).
+using OpenFn = Result<BlockNodePtr> (*)(OptReader&, BlockNodeCommon);
+OpenFn find_driver(const std::string& name) {
+  static const std::pair<const char*, OpenFn> drivers[] = {
+      {"file", open_file}, {"raw", open_raw}, {"null-co", open_null}, {"null-aio", open_null}};
+  for (auto& [n, fn] : drivers) {
+    if (name == n) return fn;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string bdrv_generate_node_name() {
@@ -211,7 +230,8 @@ Result<BlockNodePtr> bdrv_open_options(const json& options, OptSyntax syntax,
   if (!driver.ok()) return driver.error();
   if (!driver.value()) return generic_error("Parameter 'driver' is missing");
   const std::string& drv = *driver.value();
-  if (drv != "file" && drv != "raw") {
+  OpenFn open = find_driver(drv);
+  if (!open) {
     if (syntax == OptSyntax::Legacy) return generic_error("Unknown driver '" + drv + "'");
     return generic_error("Parameter 'driver' does not accept value '" + drv + "'");
   }
@@ -219,7 +239,7 @@ Result<BlockNodePtr> bdrv_open_options(const json& options, OptSyntax syntax,
   if (!common.ok()) return common.error();
   BlockNodeCommon c = std::move(common.value());
   if (!c.node_name_given) c.node_name = bdrv_generate_node_name();
-  Result<BlockNodePtr> node = drv == "file" ? open_file(r, c) : open_raw(r, c);
+  Result<BlockNodePtr> node = open(r, c);
   if (!node.ok()) return node.error();
   // A child opened inline may have taken the name meanwhile.
   if (bdrv_find_node(c.node_name)) {

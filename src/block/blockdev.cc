@@ -4,6 +4,7 @@
 
 #include "block/block-options.h"
 #include "block/block.h"
+#include "util/cutils.h"
 
 namespace machina {
 
@@ -48,6 +49,93 @@ Result<std::optional<bool>> take_bool(QemuOpts& o, std::string_view name) {
   return std::optional<bool>(b.value());
 }
 
+// A throttling number: QemuOpts' unsigned number, where (as QEMU's qemu_strtou64) "-N" wraps
+// around, so that throttle_config_check refuses it as out of range.
+Result<std::optional<uint64_t>> take_throttle_number(QemuOpts& o, const std::string& name) {
+  std::optional<std::string> v = take(o, name);
+  if (!v) return std::optional<uint64_t>();
+  if (!v->empty() && (*v)[0] == '-') {
+    if (auto mag = parse_uint64(std::string_view(*v).substr(1))) {
+      return std::optional<uint64_t>(uint64_t(0) - *mag);
+    }
+  }
+  QemuOpts one;
+  one.set(name, *v);
+  auto n = one.get_number(name, 0);
+  if (!n.ok()) return n.error();
+  return std::optional<uint64_t>(n.value());
+}
+
+// The legacy spellings -drive still takes (QEMU's opt_renames).
+Status rename_legacy_throttling(QemuOpts& o) {
+  static const std::pair<const char*, const char*> renames[] = {
+      {"iops", "throttling.iops-total"},
+      {"iops_rd", "throttling.iops-read"},
+      {"iops_wr", "throttling.iops-write"},
+      {"bps", "throttling.bps-total"},
+      {"bps_rd", "throttling.bps-read"},
+      {"bps_wr", "throttling.bps-write"},
+      {"iops_max", "throttling.iops-total-max"},
+      {"iops_rd_max", "throttling.iops-read-max"},
+      {"iops_wr_max", "throttling.iops-write-max"},
+      {"bps_max", "throttling.bps-total-max"},
+      {"bps_rd_max", "throttling.bps-read-max"},
+      {"bps_wr_max", "throttling.bps-write-max"},
+      {"iops_size", "throttling.iops-size"},
+      {"group", "throttling.group"}};
+  for (auto [from, to] : renames) {
+    if (!o.has(from)) continue;
+    if (o.has(to)) {
+      return generic_error(std::string("'") + from + "' and its alias '" + to +
+                           "' can't be used at the same time");
+    }
+    for (QemuOpt& opt : o.opts) {
+      if (opt.name == from) opt.name = to;
+    }
+  }
+  return Status::Ok();
+}
+
+struct DriveThrottling {
+  ThrottleConfig cfg;
+  std::optional<std::string> group;
+};
+
+// -drive throttling.*: the limits and their validation (QEMU's texts).
+Result<DriveThrottling> take_throttling(QemuOpts& o) {
+  if (Status s = rename_legacy_throttling(o); !s.ok()) return s.error();
+  DriveThrottling t;
+  for (int i = 0; i < kThrottleBuckets; ++i) {
+    auto b = ThrottleBucket(i);
+    std::string base = std::string("throttling.") + throttle_drive_name(b);
+    ThrottleLimit& l = t.cfg[b];
+    for (auto [suffix, field] : {std::pair{"", &l.avg}, std::pair{"-max", &l.max},
+                                 std::pair{"-max-length", &l.max_length}}) {
+      auto n = take_throttle_number(o, base + suffix);
+      if (!n.ok()) return n.error();
+      if (n.value()) *field = *n.value();
+    }
+  }
+  auto size = take_throttle_number(o, "throttling.iops-size");
+  if (!size.ok()) return size.error();
+  if (size.value()) t.cfg.iops_size = *size.value();
+  t.group = take(o, "throttling.group");
+  if (Status s = throttle_config_check(t.cfg); !s.ok()) return s.error();
+  return t;
+}
+
+// Whether a -drive file= names a protocol of its own ("null-co://"), and which.
+std::string protocol_of(const std::string& file) {
+  for (const char* p : {"null-co", "null-aio"}) {
+    if (file.rfind(std::string(p) + ":", 0) == 0) return p;
+  }
+  return "file";
+}
+
+bool is_protocol_driver(const std::string& d) {
+  return d == "file" || d == "null-co" || d == "null-aio";
+}
+
 }  // namespace
 
 bool parse_cache_mode(const std::string& mode, CacheMode* out) {
@@ -79,6 +167,20 @@ Result<BlockdevOnError> parse_block_error_action(const std::string& value, bool 
 
 void drive_info_clear() {
   drive_infos().clear();
+}
+
+void blockdev_mark_auto_del(BlockBackend* blk) {
+  if (!blk || blk->name().empty()) return;
+  auto it = drive_infos().find(blk->name());
+  if (it != drive_infos().end()) it->second.auto_del = true;
+}
+
+void blockdev_auto_del(BlockBackend* blk) {
+  if (!blk || blk->name().empty()) return;
+  auto it = drive_infos().find(blk->name());
+  if (it == drive_infos().end() || !it->second.auto_del) return;
+  drive_infos().erase(it);
+  blk_remove_named(blk);
 }
 
 const DriveInfo* drive_info(const std::string& id) {
@@ -197,34 +299,49 @@ Result<BlockBackendPtr> drive_new(const QemuOpts& in, const std::string& default
   auto cor = take_bool(o, "copy-on-read");
   if (!cor.ok()) return cor.error();
   if (cor.value().value_or(false)) return generic_error("copy-on-read=on is not supported yet");
-  std::string format = take(o, "format").value_or("raw");
+  auto throttling = take_throttling(o);
+  if (!throttling.ok()) return throttling.error();
+  std::optional<std::string> format = take(o, "format");
+  std::optional<std::string> driver = take(o, "driver");
+  if (format && driver) return generic_error("Cannot specify both 'driver' and 'format'");
   std::optional<std::string> file = take(o, "file");
 
-  BlockNodePtr root;
-  if (file && !file->empty()) {
-    auto rest = options_to_json(o);
-    if (!rest.ok()) return rest.error();
-    json opts = rest.value();
-    opts.erase("id");
-    if (opts.contains("driver")) return generic_error("Cannot specify both 'driver' and 'format'");
-    opts["driver"] = format;
-    json f = opts.contains("file") && opts["file"].is_object() ? opts["file"] : json::object();
-    f["driver"] = "file";
-    f["filename"] = *file;
-    if (aio) f["aio"] = *aio;
-    opts["file"] = f;
+  // What every root node gets from the drive's options.
+  auto common_options = [&](json& opts) {
     opts["cache"] = {{"direct", cache.direct}, {"no-flush", cache.no_flush}};
     opts["read-only"] = read_only;
     opts["discard"] = discard;
     opts["detect-zeroes"] = detect_zeroes;
-    if (format == "file") {
-      // The protocol node directly: its options are the file's.
-      json top = f;
-      for (auto& [k, v] : opts.items()) {
-        if (k != "file" && k != "driver") top[k] = v;
+  };
+  BlockNodePtr root;
+  if ((file && !file->empty()) || driver) {
+    auto rest = options_to_json(o);
+    if (!rest.ok()) return rest.error();
+    json opts = rest.value();
+    opts.erase("id");
+    std::string root_driver = driver ? *driver : format.value_or("raw");
+    if (file && !file->empty()) {
+      std::string protocol = protocol_of(*file);
+      if (is_protocol_driver(root_driver)) {
+        // The protocol node is the root: the filename is its own (null-co checks it), and so
+        // are file.* options.
+        if (opts.contains("file") && opts["file"].is_object()) {
+          json inner = opts["file"];
+          opts.erase("file");
+          for (auto& [k, v] : inner.items()) opts[k] = v;
+        }
+        opts["filename"] = *file;
+        if (aio && root_driver == "file") opts["aio"] = *aio;
+      } else {
+        json f = opts.contains("file") && opts["file"].is_object() ? opts["file"] : json::object();
+        f["driver"] = protocol;
+        f["filename"] = *file;
+        if (aio && protocol == "file") f["aio"] = *aio;
+        opts["file"] = f;
       }
-      opts = top;
     }
+    opts["driver"] = root_driver;
+    common_options(opts);
     if (blk_by_name(info.id)) {
       return generic_error("Device with id '" + info.id + "' already exists");
     }
@@ -237,6 +354,13 @@ Result<BlockBackendPtr> drive_new(const QemuOpts& in, const std::string& default
 
   auto blk = blk_new_named(info.id, root);
   if (!blk.ok()) return blk.error();
+  if (throttling.value().cfg.enabled()) {
+    std::string group = throttling.value().group.value_or(info.id);
+    if (Status s = blk.value()->set_io_limits(throttling.value().cfg, group); !s.ok()) {
+      blk_remove_named(blk.value().get());
+      return s.error();
+    }
+  }
   blk.value()->set_enable_write_cache(cache.writeback);
   blk.value()->set_on_error(on_read, on_write);
   blk.value()->set_interface(if_name);

@@ -20,6 +20,7 @@ struct DriveInfo {
   std::string media = "disk";
   std::string addr;  // if=virtio: PCI address of the device ("" for automatic)
   std::string serial;
+  bool auto_del = false;  // delete the backend when its device releases it
 };
 
 // Cache modes as QEMU's bdrv_parse_cache_mode: false for an unknown mode.
@@ -37,6 +38,14 @@ Result<BlockBackendPtr> drive_new(const QemuOpts& opts, const std::string& defau
 const DriveInfo* drive_info(const std::string& id);
 // Forgets every DriveInfo (with the backends, at exit).
 void drive_info_clear();
+
+// QEMU's drive auto-deletion, for -drive backends only (those with a DriveInfo; -blockdev and
+// blockdev-add nodes stay until blockdev-del). A device going away marks its drive
+// (blockdev_mark_auto_del, from its unrealize); when the device then releases the drive
+// (BlockBackendRef::reset), blockdev_auto_del drops the named backend and its DriveInfo: the
+// backend drains and goes, and with it the nodes nothing else uses, closing their files.
+void blockdev_mark_auto_del(BlockBackend* blk);
+void blockdev_auto_del(BlockBackend* blk);
 
 // The -drive option group (for QEMU's texts of the QemuOpts parser).
 Result<BlockdevOnError> parse_block_error_action(const std::string& value, bool is_read);

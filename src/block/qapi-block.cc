@@ -29,6 +29,25 @@ json image_info(const BlockDriverState& bs) {
   return img;
 }
 
+// The I/O limits as QEMU's bdrv_block_device_info shows a throttled backend's: the averages always,
+// burst rates and lengths only where a burst rate is set, iops_size when set, and the group.
+void add_io_limits(json& info, const BlockBackend& blk) {
+  const ThrottleConfig* cfg = blk.io_limits();
+  if (!cfg) return;
+  for (int i = 0; i < kThrottleBuckets; ++i) {
+    auto b = ThrottleBucket(i);
+    std::string name = throttle_qmp_name(b);
+    const ThrottleLimit& l = (*cfg)[b];
+    info[name] = l.avg;
+    if (l.max) {
+      info[name + "_max"] = l.max;
+      info[name + "_max_length"] = l.max_length;
+    }
+  }
+  if (cfg->iops_size) info["iops_size"] = cfg->iops_size;
+  info["group"] = blk.throttle_group();
+}
+
 }  // namespace
 
 json bdrv_block_device_info(const BlockDriverState& bs) {
@@ -65,6 +84,7 @@ json qmp_query_block() {
     if (blk->is_inserted()) {
       json ins = bdrv_block_device_info(*blk->root());
       ins["cache"]["writeback"] = blk->enable_write_cache();
+      add_io_limits(ins, *blk);
       info["inserted"] = ins;
     }
     if (blk->iostatus_is_enabled()) info["io-status"] = block_io_status_name(blk->iostatus());
@@ -104,6 +124,19 @@ std::string hmp_info_block_text() {
       const BlockNodeCommon& c = blk->root()->common();
       out += "    Cache mode:       " +
              cache_mode(blk->enable_write_cache(), c.cache_direct, c.cache_no_flush) + "\n";
+    }
+    if (const ThrottleConfig* t = blk->io_limits()) {
+      using B = ThrottleBucket;
+      auto v = [](uint64_t n) { return std::to_string(n); };
+      const ThrottleConfig& l = *t;
+      out += "    I/O throttling:   bps=" + v(l[B::BpsTotal].avg) +
+             " bps_rd=" + v(l[B::BpsRead].avg) + " bps_wr=" + v(l[B::BpsWrite].avg) +
+             " bps_max=" + v(l[B::BpsTotal].max) + " bps_rd_max=" + v(l[B::BpsRead].max) +
+             " bps_wr_max=" + v(l[B::BpsWrite].max) + " iops=" + v(l[B::IopsTotal].avg) +
+             " iops_rd=" + v(l[B::IopsRead].avg) + " iops_wr=" + v(l[B::IopsWrite].avg) +
+             " iops_max=" + v(l[B::IopsTotal].max) + " iops_rd_max=" + v(l[B::IopsRead].max) +
+             " iops_wr_max=" + v(l[B::IopsWrite].max) + " iops_size=" + v(l.iops_size) +
+             " group=" + blk->throttle_group() + "\n";
     }
   }
   // Nodes no backend uses (-blockdev, blockdev-add), as QEMU lists them.

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "block/blockdev.h"
 #include "hw/virtio/virtio-pci.h"
 #include "qom/property-types.h"
 #include "system/runstate.h"
@@ -196,6 +197,9 @@ void VirtioBlk::virtio_unrealize() {
   stopped_.clear();
   inflight_.clear();
   if (blk_) blk_->set_attached_dev("", "");
+  // As QEMU: a -drive backend goes with its device (its file is closed now, before the device's
+  // DEVICE_DELETED); -blockdev nodes stay.
+  blockdev_mark_auto_del(blk_.get());
   blk_.reset();  // releases the claim; an anonymous backend closes its node now
 }
 

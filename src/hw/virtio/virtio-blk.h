@@ -11,7 +11,9 @@
 // retried when it runs again (`cont`).
 //
 // Unrealize and reset wait for the requests in flight (the device's DEVICE_DELETED therefore
-// comes after they completed and after the drive was released).
+// comes after they completed and after the drive was released). Unrealize also deletes a -drive
+// backend with its nodes (QEMU's blockdev_mark_auto_del / blockdev_auto_del): its file is closed
+// before DEVICE_DELETED. A -blockdev node stays until blockdev-del.
 #pragma once
 
 #include <cstdint>

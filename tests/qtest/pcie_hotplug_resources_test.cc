@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "qtest/hw_pc_qtest.h"
 #include "qtest/pcie_slot_driver.h"
+#include "qtest/virtio_driver.h"
 
 namespace machina::qtest {
 namespace {
@@ -166,6 +169,43 @@ TEST_F(PcieHotplugResourcesTest, AHundredCyclesLeaveNothingBehind) {
   EXPECT_EQ(fd_count(m().pid()), fds);
   EXPECT_LT(rss_kib(m().pid()) - rss, 2048) << "resident memory grew over 90 cycles";
   EXPECT_EQ(qmp("blockdev-del", {{"node-name", "disk0"}}), kOk);
+}
+
+TEST_F(PcieHotplugResourcesTest, IoInFlightIsCompletedBeforeTheDeviceIsDeleted) {
+  // Every request on this node takes 400 ms (null-co's latency, real time).
+  start(std::string(kNative) +
+        "-blockdev driver=null-co,node-name=slow,size=1M,latency-ns=400000000 "
+        "-device virtio-blk-pci,bus=rp1,drive=slow,id=vblk0");
+  PcieSlotDriver slot(m(), kPort, 1);
+  GuestAlloc alloc;
+  VirtioPciDriver d(m(), alloc, 0, 0xe0000000, 1);
+  ASSERT_TRUE(d.found());
+  ASSERT_TRUE(d.negotiate(1ull << 32));
+  VirtioQueue q = d.setup_queue(0);
+  d.driver_ok();
+  // A read of sector 0, kicked and left in flight.
+  uint64_t hdr = alloc.alloc(16), data = alloc.alloc(512), status = alloc.alloc(1);
+  mem_write(m(), hdr, std::vector<uint8_t>(16, 0));  // VIRTIO_BLK_T_IN, sector 0
+  m().writeb(status, 0xff);
+  d.add_chain(q, {{hdr, 16, false}, {data, 512, true}, {status, 1, true}});
+  auto t0 = std::chrono::steady_clock::now();
+  d.kick(q);
+  ASSERT_EQ(qmp("device_del", {{"id", "vblk0"}}), kOk);
+  slot.ack();
+  slot.power_off();  // the guest lets it go while the read is still in flight
+  auto backend = m().wait_event("DEVICE_DELETED");
+  ASSERT_TRUE(backend);
+  auto dev = m().wait_event("DEVICE_DELETED");
+  ASSERT_TRUE(dev);
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ((*dev)["data"]["device"], "vblk0");
+  // The device waited for its request: completed (not dropped), then deleted.
+  EXPECT_GE(ms, 390.0);
+  EXPECT_EQ(d.used_idx(q), 1);
+  EXPECT_EQ(m().readb(status), 0);  // VIRTIO_BLK_S_OK
+  // The node is free now.
+  EXPECT_EQ(qmp("blockdev-del", {{"node-name", "slow"}}), kOk);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ constexpr uint64_t kImageSize = 1 << 20;
 constexpr uint32_t kTIn = 0, kTOut = 1, kTFlush = 4, kTGetId = 8, kTDiscard = 11,
                    kTWriteZeroes = 13;
 constexpr unsigned kFRo = 5, kFBlkSize = 6, kFFlush = 9, kFConfigWce = 11, kFDiscard = 13,
-                   kFWriteZeroes = 14, kFSegMax = 2;
+                   kFWriteZeroes = 14, kFSegMax = 2, kFMq = 12;
 
 class VirtioBlkTest : public PcQtest {
  protected:
@@ -59,7 +59,9 @@ class VirtioBlkTest : public PcQtest {
   // `data_addr`.
   std::pair<uint8_t, uint32_t> request(uint32_t type, uint64_t sector,
                                        const std::vector<uint8_t>& out_payload, uint32_t in_len = 0,
-                                       uint64_t* data_addr = nullptr) {
+                                       uint64_t* data_addr = nullptr,
+                                       VirtioQueue* queue = nullptr) {
+    VirtioQueue& q = queue ? *queue : q_;
     uint64_t hdr = alloc_.alloc(16);
     uint8_t h[16] = {};
     std::memcpy(h, &type, 4);
@@ -80,9 +82,9 @@ class VirtioBlkTest : public PcQtest {
       if (data_addr) *data_addr = p;
     }
     bufs.push_back({status, 1, true});
-    d_->add_chain(q_, bufs);
-    d_->kick(q_);
-    auto used = d_->wait_used(q_);
+    d_->add_chain(q, bufs);
+    d_->kick(q);
+    auto used = d_->wait_used(q);
     if (!used) {
       ADD_FAILURE() << "request not completed";
       return {0xff, 0};
@@ -275,6 +277,29 @@ TEST(VirtioBlkErrors, DriveIsRequiredAndClaimedOnce) {
   refuse({"-drive", "if=none,id=d0,format=raw,file=/dev/null", "-device", "virtio-blk-pci,drive=d0",
           "-device", "virtio-blk-pci,drive=d0"},
          "in use");
+}
+
+TEST_F(VirtioBlkTest, MultiQueueRequestsOnEveryQueue) {
+  start_blk("", ",num-queues=4");
+  EXPECT_TRUE(d_->device_features() & (1ull << kFMq));
+  EXPECT_EQ(d_->num_queues(), 4);
+  EXPECT_EQ(m().readw(d_->device_cfg() + 34), 4);  // config num_queues
+  ASSERT_TRUE(d_->negotiate(kVersion1 | (1ull << kFMq)));
+  std::vector<VirtioQueue> qs;
+  for (uint16_t i = 0; i < 4; ++i) qs.push_back(d_->setup_queue(i));
+  d_->driver_ok();
+  // A write on queue 3, read back on queue 1; each queue completes its own requests.
+  std::vector<uint8_t> data(512, 0x5a);
+  EXPECT_EQ(request(kTOut, 9, data, 1, nullptr, &qs[3]).first, 0);
+  uint64_t buf = 0;
+  auto [st, len] = request(kTIn, 9, {}, 512, &buf, &qs[1]);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(len, 513u);
+  EXPECT_EQ(mem_read(m(), buf, 512), data);
+  EXPECT_EQ(file_bytes(9 * 512, 512), data);
+  for (int i : {0, 2}) EXPECT_EQ(request(kTIn, 0, {}, 512, nullptr, &qs[size_t(i)]).first, 0);
+  EXPECT_EQ(d_->used_idx(qs[0]), 1);
+  EXPECT_EQ(d_->used_idx(qs[3]), 1);
 }
 
 }  // namespace

@@ -187,7 +187,12 @@ void msix_uninit(PciDevice& dev) {
   dev.del_capability(pci::kCapIdMsix, pci::kMsixCapLength);
   {
     MemoryTransaction tx;
-    dev.set_msix(0, nullptr);  // the state's destructor unmaps the table and the PBA
+    MsixState* s = dev.msix_state();
+    for (MemoryRegion* mr : {&s->table_mr, &s->pba_mr}) {
+      if (MemoryRegion* c = mr->container()) (void)c->del_subregion(mr);
+    }
+    s->enable_notifier = nullptr;
+    dev.retire_msix();
   }
 }
 

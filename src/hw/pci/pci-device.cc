@@ -76,8 +76,7 @@ void PciDevice::init_config_space() {
   regions_ = {};
   irq_state_ = 0;
   msi_cap_ = 0;
-  msix_cap_ = 0;
-  msix_.reset();
+  retire_msix();
   exp_cap_ = 0;
 
   const PciDeviceClass& pc = pci_class();

@@ -138,6 +138,13 @@ class PciDevice : public Device {
     msix_cap_ = cap;
     msix_ = std::move(state);
   }
+  // Drops the MSI-X capability but keeps its state (and the table and PBA regions) until the
+  // device is finalized: a flat view taken during the current access may still map them, and
+  // it keeps the device, not the state, alive.
+  void retire_msix() {
+    if (msix_) retired_msix_.push_back(std::move(msix_));
+    msix_cap_ = 0;
+  }
 
   // --- INTx
   // The pin from INTERRUPT_PIN: 0-3 = INTA-D, -1 if the function has none.
@@ -209,6 +216,7 @@ class PciDevice : public Device {
   uint8_t msi_cap_ = 0;
   uint8_t msix_cap_ = 0;
   std::shared_ptr<MsixState> msix_;
+  std::vector<std::shared_ptr<MsixState>> retired_msix_;
   uint8_t exp_cap_ = 0;
   std::map<std::string, json> compat_values_;  // romfile, rombar, ... (unused)
 };

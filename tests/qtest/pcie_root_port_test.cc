@@ -129,9 +129,12 @@ TEST_F(PcieRootPortTest, DeviceDelIsTheAttentionButtonThenPowerOff) {
   slot.ack();
   r = qmp("device_del", {{"id", "rng0"}});
   EXPECT_FALSE(error_desc(r).empty());
-  // ... then power off (and 1 s later the indicator off): with the request pending, the power
-  // going off empties the slot.
+  // ... then power off, and 1 s later the indicator off: now the slot is empty.
   rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPcc, 2);
+  slot.ack();
+  EXPECT_EQ(qmp("qom-get", {{"path", "/machine/peripheral/rng0"}, {"property", "type"}})["return"],
+            "virtio-rng-pci");
+  rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPwrIndOff, 2);
   auto ev = m().wait_event("DEVICE_DELETED");
   ASSERT_TRUE(ev);
   EXPECT_EQ((*ev)["data"], (json{{"path", "/machine/peripheral/rng0/virtio-backend"}}));
@@ -140,7 +143,6 @@ TEST_F(PcieRootPortTest, DeviceDelIsTheAttentionButtonThenPowerOff) {
   EXPECT_EQ((*ev)["data"], (json{{"device", "rng0"}, {"path", "/machine/peripheral/rng0"}}));
   EXPECT_EQ(rp.read(kSltSta, 2) & kPds, 0u);
   EXPECT_TRUE(rp.read(kSltSta, 2) & kPdc);
-  rp.write(kSltCtl, rp.read(kSltCtl, 2) | kPwrIndOff, 2);  // pciehp, a second later
   EXPECT_EQ(rp.read(kLnkSta, 2) & kDllla, 0u);
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0xffffu);
   r = qmp("device_del", {{"id", "rng0"}});

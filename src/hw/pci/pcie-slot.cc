@@ -217,15 +217,6 @@ void PcieSlot::set_link(bool present) {
   pcie_cap_set_link_active(*this, present);
 }
 
-bool PcieSlot::unplug_requested() const {
-  PciBus* bus = sec_bus();
-  if (!bus) return false;
-  for (Device* d : bus->devices()) {
-    if (d->unplug_pending()) return true;
-  }
-  return false;
-}
-
 void PcieSlot::do_unplug() {
   PciBus* bus = sec_bus();
   if (bus) {
@@ -345,11 +336,9 @@ void PcieSlot::slot_write(uint16_t old_ctl, uint16_t old_sta, uint32_t addr, uin
     ctl = sltctl();
   }
   // Populated, power controller and power indicator turned off: the guest let the device go.
-  // With a device_del pending, the power going off is enough: the guest has already released
-  // the device (Linux's pciehp turns the indicator off only a second later).
-  bool power_went_off = (ctl & pci::kExpSltCtlPcc) && !(old_ctl & pci::kExpSltCtlPcc);
-  if ((sltsta() & pci::kExpSltStaPds) &&
-      ((powered_off(ctl) && !powered_off(old_ctl)) || (power_went_off && unplug_requested()))) {
+  // (Not earlier: Linux's pciehp turns the indicator off a second after the power, and ignores
+  // presence changes until then — a device added in that window would go unseen.)
+  if ((sltsta() & pci::kExpSltStaPds) && powered_off(ctl) && !powered_off(old_ctl)) {
     do_unplug();
   }
   update_power();

@@ -29,8 +29,6 @@
 //  - The guest completes the removal by turning the power controller and the power indicator
 //    off (Linux's pciehp: 5 s after the button, then off): every function below is unplugged
 //    (unrealize, unparent; DEVICE_DELETED follows at finalize), presence and link go down, PDC.
-//    When a device_del is pending, the power controller going off is enough: Linux has released
-//    the device by then and sets the indicator a second later (QEMU waits for both).
 #pragma once
 
 #include <cstdint>
@@ -90,8 +88,6 @@ class PcieSlot : public PciDevice, public HotplugHandler {
   void notify();
   void update_power();
   void set_link(bool present);
-  // Whether a device in the slot waits for the guest to let it go (device_del).
-  bool unplug_requested() const;
   // Unplugs every function on the secondary bus (the guest powered the slot off).
   void do_unplug();
   void slot_write(uint16_t old_ctl, uint16_t old_sta, uint32_t addr, uint32_t val, unsigned len);

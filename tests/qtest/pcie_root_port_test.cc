@@ -24,7 +24,9 @@ constexpr uint16_t kDllla = 0x2000;
 constexpr uint64_t kMsiAddr = 0x3000;  // MSI-X messages land in guest RAM
 constexpr uint32_t kMsiData = 0xabcd;
 
+// Native hot-plug: q35's default is ACPI PCI hot-plug (acpi_pcihp_test.cc).
 const char* kPorts =
+    "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
     "-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=2 "
     "-device pcie-root-port,id=rp2,chassis=1,slot=2,addr=3 ";
 

@@ -22,7 +22,7 @@ constexpr int kSci = 9;
 constexpr unsigned kSltCap = 0x54 + 0x14, kSltSta = 0x54 + 0x1a;
 constexpr uint32_t kSltCapHpc = 0x40;
 constexpr uint16_t kPds = 0x40, kPdc = 0x08;
-constexpr uint32_t kOstEject = 3, kOstFailure = 1, kOstInProgress = 0x84;
+constexpr uint32_t kOstEject = 3, kOstFailure = 1, kOstBusy = 0x82, kOstInProgress = 0x84;
 
 const char* kPorts =
     "-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=2 "
@@ -142,12 +142,12 @@ TEST_F(AcpiPciHpTest, DeviceDelIsAnEjectRequestAndB0ejRemovesTheDevice) {
   EXPECT_EQ(PciFunction(m(), 0, 1).read(0, 2), 0x1af4u);
 }
 
-TEST_F(AcpiPciHpTest, AnEjectFailureReportedThroughOstIsAGuestErrorAndMayBeRetried) {
+TEST_F(AcpiPciHpTest, AnEjectRefusedThroughOstIsAGuestErrorAndMayBeRetried) {
   start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
   ASSERT_EQ(qmp("device_del", {{"id", "rng0"}}), ok());
-  // Linux's _OST while it works on the request, then its verdict: it could not eject.
+  // The guest's _OST while it works on the request, then its verdict: the device is busy.
   ost(0, 0, kOstEject, kOstInProgress);
-  ost(0, 0, kOstEject, kOstFailure);
+  ost(0, 0, kOstEject, kOstBusy);
   auto ev = m().wait_event("DEVICE_UNPLUG_GUEST_ERROR");
   ASSERT_TRUE(ev);
   EXPECT_EQ((*ev)["data"], (json{{"device", "rng0"}, {"path", "/machine/peripheral/rng0"}}));
@@ -192,6 +192,46 @@ TEST_F(AcpiPciHpTest, ARequestMadeBeforeTheGuestEnabledTheGpeIsAnnouncedAgain) {
   EXPECT_EQ(irq(kSci), 0);
   eject(0, 0);
   expect_deleted("rng0");
+}
+
+TEST_F(AcpiPciHpTest, ARequestTheGuestCouldNotRouteYetIsAnnouncedAgainUntilItGivesUp) {
+  start(std::string(kPorts) + "-device virtio-rng-pci,bus=rp1,id=rng0");
+  outb(kGpe0En, kHotplugGpe);
+  ASSERT_EQ(qmp("device_del", {{"id", "rng0"}}), ok());
+  // _E01 runs, but the slot has no ACPI device object yet: Linux answers "non-specific failure".
+  ack_gpe();
+  EXPECT_EQ(pcid(0), 1u);
+  ost(0, 0, kOstEject, kOstFailure);
+  EXPECT_EQ(pcid(0), 1u);  // still requested
+  EXPECT_FALSE(gpe_pending());
+  m().clock_step(1'000'000'000);
+  EXPECT_TRUE(gpe_pending());  // announced again
+  // This time the guest acts on it.
+  ack_gpe();
+  EXPECT_EQ(pcid(0), 1u);
+  eject(0, 0);
+  expect_deleted("rng0");
+
+  // A guest that keeps failing: after 30 tries the request is over.
+  ASSERT_EQ(qmp("device_add", {{"driver", "virtio-rng-pci"}, {"bus", "rp1"}, {"id", "rng1"}}),
+            ok());
+  ASSERT_EQ(qmp("device_del", {{"id", "rng1"}}), ok());
+  for (int i = 0; i < 30; ++i) {
+    ack_gpe();
+    ASSERT_EQ(pcid(0), 1u) << i;
+    ost(0, 0, kOstEject, kOstFailure);
+    m().clock_step(1'000'000'000);
+    ASSERT_TRUE(gpe_pending()) << i;
+  }
+  ack_gpe();
+  EXPECT_EQ(pcid(0), 1u);
+  ost(0, 0, kOstEject, kOstFailure);
+  auto ev = m().wait_event("DEVICE_UNPLUG_GUEST_ERROR");
+  ASSERT_TRUE(ev);
+  EXPECT_EQ((*ev)["data"]["device"], "rng1");
+  EXPECT_EQ(pcid(0), 0u);
+  m().clock_step(1'000'000'000);
+  EXPECT_FALSE(gpe_pending());
 }
 
 TEST_F(AcpiPciHpTest, AResetCompletesAPendingEject) {

@@ -105,12 +105,25 @@ void AcpiPciHp::event(BusState& b) {
 }
 
 void AcpiPciHp::gpe_enabled() {
+  announce_again();
+}
+
+void AcpiPciHp::announce_again() {
   for (const BusState& b : buses_) {
     if (!b.announced && (b.up || b.down)) {
       raise_gpe_();
       return;
     }
   }
+}
+
+void AcpiPciHp::retry_unrouted() {
+  for (BusState& b : buses_) {
+    for (int slot = 0; slot < kSlotsPerBus; ++slot) {
+      if ((b.down & (1u << slot)) && b.retries[slot]) b.announced = false;
+    }
+  }
+  announce_again();
 }
 
 void AcpiPciHp::reset() {
@@ -120,6 +133,7 @@ void AcpiPciHp::reset() {
     b.up = 0;
     b.announced = true;
   }
+  retry_timer_.del();
   bnum_ = 0;
   ost_slot_ = 0;
   index_ = 0;
@@ -157,6 +171,7 @@ Status AcpiPciHp::unplug_request(Device& dev, bool* asynchronous) {
   }
   dev.set_unplug_pending(0);  // until the guest ejects it or says it cannot
   b->down |= 1u << pdev->slot();
+  b->retries[pdev->slot()] = 0;
   event(*b);
   return Status::Ok();
 }
@@ -172,6 +187,7 @@ void AcpiPciHp::eject(BusState& b, uint32_t slots, bool now) {
   if (slot >= kSlotsPerBus) return;
   b.down &= ~(1u << slot);
   b.up &= ~(1u << slot);
+  b.retries[slot] = 0;
   std::vector<PciDevice*> funcs = slot_functions(b, slot);
   if (funcs.empty()) {
     guest_error("eject of empty slot " + std::to_string(slot) + " on bus selector " +
@@ -217,12 +233,24 @@ void AcpiPciHp::ost_report(uint32_t value) {
     return;
   }
   if (source != kOstEventEjectRequest || status == kOstStatusSuccess ||
-      status == kOstStatusEjectInProgress) {
+      status == kOstStatusEjectInProgress || !(b->down & (1u << ost_slot_))) {
     return;
   }
-  // The guest cannot eject: the request is over; the user may repeat it.
-  b->down &= ~(1u << ost_slot_);
-  for (PciDevice* d : slot_functions(*b, int(ost_slot_))) {
+  uint8_t& retries = b->retries[ost_slot_];
+  if (status == kOstStatusNonSpecificFailure && retries < kOstRetries) {
+    // Not routed yet (see pcihp.h): ask again a little later.
+    ++retries;
+    retry_timer_.mod(clock_get_ns(ClockType::Virtual) + kOstRetryDelayNs);
+    return;
+  }
+  eject_refused(*b, ost_slot_);
+}
+
+void AcpiPciHp::eject_refused(BusState& b, uint32_t slot) {
+  // The request is over; the user may repeat it.
+  b.down &= ~(1u << slot);
+  b.retries[slot] = 0;
+  for (PciDevice* d : slot_functions(b, int(slot))) {
     if (!d->unplug_pending()) continue;
     d->clear_unplug_pending();
     if (DeviceEventSink* sink = qdev_event_sink()) {

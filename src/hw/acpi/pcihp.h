@@ -8,14 +8,15 @@
 // devices exist). The root bus itself takes no hot-plugged device.
 //
 // Registers (I/O port 0x0cc4 on q35, 32-bit accesses only; others read all-ones and are ignored):
-//   0x00 PCIU  read: slots of bus BNUM with a device to announce (device check); cleared by the
-//   read 0x04 PCID  read: slots of bus BNUM whose device should be ejected (eject request) 0x08
-//   B0EJ  write: eject the device(s) in the lowest slot set, on bus BNUM; read: 0 (features) 0x0c
-//   PCRM  read: removable slots of bus BNUM 0x10 BNUM  read/write: the bus selector the other
-//   registers apply to 0x14 PIDX  write: a slot bit of bus BNUM; read: that slot's acpi-index (then
-//   0) 0x18 OSLT  write: the slot an _OST report is about (machina's extension, see below) 0x1c
-//   OSTS  write: an _OST report for slot OSLT of bus BNUM: source event in bits 15:0, status
-//              code in bits 31:16 (ACPI 6.3.5)
+//   0x00 PCIU  read: slots of bus BNUM with a device to announce (device check); read clears it
+//   0x04 PCID  read: slots of bus BNUM whose device should be ejected (eject request)
+//   0x08 B0EJ  write: eject the device(s) in the lowest slot set, on bus BNUM; read: 0
+//   0x0c PCRM  read: removable slots of bus BNUM
+//   0x10 BNUM  read/write: the bus selector the other registers apply to
+//   0x14 PIDX  write: a slot bit of bus BNUM; read: that slot's acpi-index (then 0)
+//   0x18 OSLT  write: the slot an _OST report is about (machina's extension, see below)
+//   0x1c OSTS  write: an _OST report for slot OSLT of bus BNUM: source event in bits 15:0,
+//              status code in bits 31:16 (ACPI 6.3.5)
 // Bogus values (an unknown BNUM, an eject of an empty slot, an out-of-range slot) change nothing
 // and are logged with -d guest_errors.
 //
@@ -29,15 +30,20 @@
 // reports that it cannot). The guest's _EJ0 writes BNUM and B0EJ: its PCIU/PCID bits are cleared
 // and every function of that slot is unplugged (unrealized, unparented; DEVICE_DELETED at
 // finalize) from the main loop right after the write (not inside the guest's access).
-// An _OST report of a failed eject (event 3, status neither 0 "success" nor 0x84 "in progress")
-// clears the device's PCID bit and its pending state, and sends DEVICE_UNPLUG_GUEST_ERROR, so the
-// user may try again.
+// An _OST report of a refused eject (event 3, status 2 or more but 0x84 "in progress": e.g. 0x80
+// not supported, 0x81 in use, 0x82 busy) clears the device's PCID bit and its pending state, and
+// sends DEVICE_UNPLUG_GUEST_ERROR, so the user may try again. A non-specific failure (status 1)
+// is what Linux reports when the request came before it could route it (no ACPI device object for
+// the slot yet, early in its boot): the request stays, and is announced again one second (virtual
+// time) later, up to kOstRetries times; then it fails as a refusal does.
 //
 // Requests made before the guest can act: Linux clears every GPE status bit when its ACPI code
 // starts, which would lose an event raised before. So an event counts as announced only once the
 // guest has read the bus's PCIU/PCID (what PCNT does); whenever the guest enables GPE0 bit 1
 // (gpe_enabled(), at boot and after each _E01 run) while some event is not yet announced, the GPE
-// is raised again. A reset completes the pending ejects (as QEMU) and forgets announcements.
+// is raised again (and see the non-specific _OST failure above: Linux enables its GPEs before it
+// has the slot's device object). A reset completes the pending ejects (as QEMU) and forgets
+// announcements.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +52,7 @@
 
 #include "hw/core/hotplug.h"
 #include "system/memory.h"
+#include "util/qemu-timer.h"
 
 namespace machina {
 
@@ -73,7 +80,11 @@ inline constexpr int kSlotsPerBus = 32;
 // _OST (ACPI 6.3.5): source event and status codes.
 inline constexpr uint32_t kOstEventEjectRequest = 3;
 inline constexpr uint32_t kOstStatusSuccess = 0;
+inline constexpr uint32_t kOstStatusNonSpecificFailure = 1;
 inline constexpr uint32_t kOstStatusEjectInProgress = 0x84;
+// How often a request the guest could not route is announced again, and how far apart.
+inline constexpr int kOstRetries = 30;
+inline constexpr int64_t kOstRetryDelayNs = 1'000'000'000;
 }  // namespace acpi_pcihp
 
 // A bus served by the controller: its selector and the port above it (for the DSDT).
@@ -119,6 +130,7 @@ class AcpiPciHp : public HotplugHandler {
     uint32_t up = 0;        // PCIU
     uint32_t down = 0;      // PCID
     bool announced = true;  // the guest read PCIU/PCID since the last event
+    uint8_t retries[acpi_pcihp::kSlotsPerBus] = {};  // non-specific _OST failures per request
   };
 
   uint64_t read(uint64_t addr);
@@ -130,6 +142,12 @@ class AcpiPciHp : public HotplugHandler {
   // the guest's register access is still in flight.
   void eject(BusState& b, uint32_t slots, bool now);
   void ost_report(uint32_t value);
+  // Ends the eject request for `slot`: the guest refused it.
+  void eject_refused(BusState& b, uint32_t slot);
+  // Raises the GPE if some event was not announced.
+  void announce_again();
+  // The retry timer: requests the guest could not route are announced again.
+  void retry_unrouted();
   uint32_t removable(const BusState& b) const;
   uint32_t acpi_index(const BusState& b, uint32_t slots) const;
   // The functions of `slot` on the bus.
@@ -137,6 +155,7 @@ class AcpiPciHp : public HotplugHandler {
 
   MemoryRegion io_;
   std::function<void()> raise_gpe_;
+  Timer retry_timer_{ClockType::Virtual, [this] { retry_unrouted(); }};
   std::vector<BusState> buses_;  // index: bus selector
   std::vector<AcpiPciHpPort> ports_;
   uint32_t bnum_ = 0;

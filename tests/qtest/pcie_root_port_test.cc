@@ -16,7 +16,9 @@ constexpr uint8_t kExp = kExpCap;
 constexpr uint8_t kMsix = kMsixCap;
 constexpr uint64_t kMsiAddr = 0x3000;  // MSI-X messages land in guest RAM
 
+// Native hot-plug: q35's default is ACPI PCI hot-plug (acpi_pcihp_test.cc).
 const char* kPorts =
+    "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
     "-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=2 "
     "-device pcie-root-port,id=rp2,chassis=1,slot=2,addr=3 ";
 

@@ -141,8 +141,9 @@ Aml pci0_crs(const PcAcpiConfig& cfg) {
 }
 
 // _OSC for the PCI Express root (ACPI 6.2.11, PCI Firmware 4.5): the OS gets control of all it
-// asks for (native hot-plug, SHPC, PME, AER, PCIe capability).
-Aml pci0_osc() {
+// asks for (native hot-plug, SHPC, PME, AER, PCIe capability), but native hot-plug when ACPI
+// hot-plug serves the root ports (bit 0 of the control field).
+Aml pci0_osc(bool acpi_hotplug) {
   Aml m = method("_OSC", 4);
   m.add(create_dword_field(arg(3), zero(), "CDW1"));
   Aml is_pci = if_(lequal(arg(0), uuid("33DB4D5B-1FF7-401C-9657-7441C03DD766")));
@@ -150,7 +151,7 @@ Aml pci0_osc() {
   is_pci.add(create_dword_field(arg(3), integer(8), "CDW3"));
   is_pci.add(store(name("CDW2"), name("SUPP")));
   is_pci.add(store(name("CDW3"), name("CTRL")));
-  is_pci.add(and_(name("CTRL"), integer(0x1f), name("CTRL")));
+  is_pci.add(and_(name("CTRL"), integer(acpi_hotplug ? 0x1e : 0x1f), name("CTRL")));
   Aml bad_rev = if_(lnot_equal(arg(1), one()));
   bad_rev.add(or_(name("CDW1"), integer(0x08), name("CDW1")));  // unrecognized revision
   is_pci.add(std::move(bad_rev));
@@ -191,7 +192,7 @@ Aml pci0_device(const PcAcpiConfig& cfg) {
   pci.add(name_decl("_BBN", zero()));
   pci.add(name_decl("SUPP", zero()));
   pci.add(name_decl("CTRL", zero()));
-  pci.add(pci0_osc());
+  pci.add(pci0_osc(cfg.pci_hotplug));
   pci.add(name_decl("_CRS", pci0_crs(cfg)));
   pci.add(name_decl("PRTP", prt_package("LNK")));
   pci.add(name_decl("PRTA", prt_package("GSI")));
@@ -202,6 +203,7 @@ Aml pci0_device(const PcAcpiConfig& cfg) {
   prt.add(return_(name("PRTP")));
   pci.add(std::move(prt));
   pci.add(lpc_device(cfg));
+  if (cfg.pci_hotplug) add_pcihp_to_pci0(pci, cfg.pci_hotplug_io_base, cfg.pci_hotplug_ports);
   return pci;
 }
 
@@ -307,6 +309,7 @@ AmlBytes build_pc_dsdt(const PcAcpiConfig& cfg) {
 
   AmlBytes body = root.encode();
   sb.encode_to(body);
+  if (cfg.pci_hotplug) pcihp_gpe_scope().encode_to(body);
   return acpi_table("DSDT", 2, body);
 }
 

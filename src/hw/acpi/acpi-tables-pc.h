@@ -21,6 +21,9 @@
 //   PIRQ E-H. In APIC mode (_PIC(1)) PIRQ A-H are GSI 16-23 (link devices GSIA-GSIH); in PIC mode
 //   the link devices LNKA-LNKH program the LPC's PIRQ routing registers (PCI config 0x60-0x63,
 //   0x68-0x6B of 00:1f.0).
+// - PCI hot-plug: with pci_hotplug, the ACPI hot-plug methods and devices of pcihp-aml.h, GPE0
+//   bit 1 handled by \_GPE._E01, and _OSC grants everything but native hot-plug; without it, _OSC
+//   grants native hot-plug too.
 // - ECAM (MCFG) is also claimed by a PNP0C02 motherboard-resources device, so Linux accepts it
 //   even when the e820 map does not reserve it.
 #pragma once
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "hw/acpi/aml-build.h"
+#include "hw/acpi/pcihp-aml.h"
 
 namespace machina {
 
@@ -68,6 +72,12 @@ struct PcAcpiConfig {
   uint8_t acpi_disable_cmd = 0;
   uint16_t reset_port = 0xcf9;
   uint8_t reset_value = 0x06;
+
+  // ACPI PCI hot-plug (pcihp.h, pcihp-aml.h): the register block's I/O port and the root ports
+  // it serves. When on, _OSC keeps native PCI Express hot-plug from the OS (QEMU 7.2's q35).
+  bool pci_hotplug = false;
+  uint16_t pci_hotplug_io_base = 0x0cc4;
+  std::vector<PcAcpiHotplugPort> pci_hotplug_ports;
 
   // Legacy devices on the LPC, described in the DSDT.
   std::vector<PcAcpiSerialPort> serial_ports{{0x3f8, 4}};

@@ -66,6 +66,9 @@ enum : uint8_t {
   kReturnOp = 0xa4,
   kOnesOp = 0xff,
   // after kExtOpPrefix
+  kMutexOp = 0x01,
+  kAcquireOp = 0x23,
+  kReleaseOp = 0x27,
   kDebugOp = 0x31,
   kOpRegionOp = 0x80,
   kFieldOp = 0x81,
@@ -541,6 +544,28 @@ Aml store(Aml source, Aml target) {
 
 Aml notify(Aml object, Aml value) {
   return op2(kNotifyOp, object, value);
+}
+
+Aml mutex(std::string_view path, int sync_level) {
+  if (sync_level < 0 || sync_level > 15) aml_bug("bad mutex", path);
+  AmlBytes b{kExtOpPrefix, kMutexOp};
+  AmlBytes n = name_string(path);
+  b.insert(b.end(), n.begin(), n.end());
+  b.push_back(uint8_t(sync_level));
+  return Aml::raw(std::move(b));
+}
+
+Aml acquire(Aml mutex_object, uint16_t timeout) {
+  AmlBytes b{kExtOpPrefix, kAcquireOp};
+  mutex_object.encode_to(b);
+  append_le(b, timeout, 2);
+  return Aml::raw(std::move(b));
+}
+
+Aml release(Aml mutex_object) {
+  AmlBytes b{kExtOpPrefix, kReleaseOp};
+  mutex_object.encode_to(b);
+  return Aml::raw(std::move(b));
 }
 
 // --- expressions

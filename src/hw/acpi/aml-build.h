@@ -109,6 +109,10 @@ Aml else_();             // add() the body; place right after its If
 Aml while_(Aml predicate);
 Aml store(Aml source, Aml target);
 Aml notify(Aml object, Aml value);
+// Mutex (N, SyncLevel); Acquire (mutex, timeout in ms, 0xFFFF: forever); Release (mutex).
+Aml mutex(std::string_view path, int sync_level = 0);
+Aml acquire(Aml mutex_object, uint16_t timeout);
+Aml release(Aml mutex_object);
 
 // --- expressions (an empty `target` is NullName: the result is only returned)
 Aml lequal(Aml a, Aml b);

@@ -50,6 +50,8 @@ Status Ich9Pm::do_realize() {
 void Ich9Pm::do_unrealize() {
   timer_.del();
   unmap();
+  if (pcihp_mapped_) (void)get_system_io()->del_subregion(&pcihp_->io());
+  pcihp_mapped_ = false;
   if (powerdown_handle_) powerdown_notifier_remove(powerdown_handle_);
   powerdown_handle_ = 0;
 }
@@ -60,6 +62,7 @@ void Ich9Pm::do_reset() {
   pm1_cnt_ = acpi_enabled ? kSciEn : 0;
   gpe0_sts_ = 0;
   gpe0_en_ = 0;
+  if (pcihp_) pcihp_->reset();
   tmr_toggle_ns_ = next_msb_toggle(clock_get_ns(ClockType::Virtual));
   timer_.del();
   update_sci();
@@ -152,6 +155,16 @@ void Ich9Pm::raise_gpe(int bit) {
   update_sci();
 }
 
+Status Ich9Pm::enable_pci_hotplug() {
+  if (pcihp_) return Status::Ok();
+  pcihp_ = std::make_unique<AcpiPciHp>(this, [this] { raise_gpe(kAcpiPciHpGpeBit); });
+  if (Status s = get_system_io()->add_subregion(kAcpiPciHpIoBaseIch9, &pcihp_->io()); !s.ok()) {
+    return s;
+  }
+  pcihp_mapped_ = true;
+  return Status::Ok();
+}
+
 void Ich9Pm::set_acpi_mode(bool enable) {
   if (enable) {
     pm1_cnt_ |= kSciEn;
@@ -182,8 +195,11 @@ uint64_t Ich9Pm::io_read(uint64_t addr, unsigned size) {
 void Ich9Pm::io_write(uint64_t addr, uint64_t value, unsigned size) {
   int64_t now = clock_get_ns(ClockType::Virtual);
   update_tmr_sts(now);
+  uint64_t old_en = gpe0_en_;
   for (unsigned i = 0; i < size; ++i) write_byte(addr + i, uint8_t(value >> (8 * i)));
   update_sci();
+  uint64_t enabled = gpe0_en_ & ~old_en;
+  if (pcihp_ && (enabled & (uint64_t{1} << kAcpiPciHpGpeBit))) pcihp_->gpe_enabled();
 }
 
 uint8_t Ich9Pm::read_byte(uint64_t off, int64_t now) {

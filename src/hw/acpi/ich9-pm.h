@@ -27,10 +27,16 @@
 //
 // The power button: system_powerdown (powerdown-request.h) or power_button() sets PWRBTN_STS (the
 // SCI follows if PWRBTN_EN is set).
+//
+// ACPI PCI hot-plug (pcihp.h): enable_pci_hotplug() creates the controller, maps its registers at
+// I/O port 0x0cc4 and makes GPE0 bit 1 its event; the guest enabling that GPE bit is passed on
+// (gpe_enabled), and a reset of this block resets the controller.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
+#include "hw/acpi/pcihp.h"
 #include "hw/core/sysbus.h"
 #include "hw/isa/lpc_ich9.h"
 #include "system/memory.h"
@@ -96,6 +102,11 @@ class Ich9Pm : public SysBusDevice, public Ich9PmMapper {
   void raise_gpe(int bit);
   // ACPI_ENABLE / ACPI_DISABLE through an SMI_CMD port: sets / clears SCI_EN.
   void set_acpi_mode(bool enable);
+  // Turns ACPI PCI hot-plug on (once; the board does it when the LPC's
+  // acpi-pci-hotplug-with-bridge-support property is on).
+  Status enable_pci_hotplug();
+  // The hot-plug controller, nullptr when ACPI PCI hot-plug is off.
+  AcpiPciHp* pci_hotplug() { return pcihp_.get(); }
 
   // Inspection (tests, monitor).
   uint16_t pm1_sts();
@@ -137,6 +148,8 @@ class Ich9Pm : public SysBusDevice, public Ich9PmMapper {
   uint64_t gpe0_en_ = 0;
   int64_t tmr_toggle_ns_ = 0;  // the next change of timer bit 23 not yet reflected in TMR_STS
   bool sci_level_ = false;
+  std::unique_ptr<AcpiPciHp> pcihp_;
+  bool pcihp_mapped_ = false;
 };
 
 }  // namespace machina

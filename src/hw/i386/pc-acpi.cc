@@ -20,6 +20,13 @@ PcAcpiConfig pc_acpi_config(PcMachine& machine, const std::vector<uint32_t>& api
   cfg.ecam_size = kMchPciexbarMax;
   cfg.pm_base = kQ35AcpiPmBase;
   cfg.sci_irq = 9;
+  if (AcpiPciHp* hp = machine.pm().pci_hotplug()) {
+    cfg.pci_hotplug = true;
+    cfg.pci_hotplug_io_base = kAcpiPciHpIoBaseIch9;
+    for (const AcpiPciHpPort& p : hp->ports()) {
+      cfg.pci_hotplug_ports.push_back({p.bsel, p.port_devfn});
+    }
+  }
   cfg.serial_ports.clear();
   for (Device* d : machine.isa_bus().devices()) {
     if (auto* s = dynamic_cast<IsaSerial*>(d)) {

@@ -5,7 +5,9 @@
 //   /machine/q35          q35-pcihost with /machine/q35/mch (00.0) and the root bus pcie.0
 //   /machine/unattached/device[N]  ICH9-LPC (1f.0), with the ISA bus "isa.0"; its GSI outputs
 //                         drive GSI 0-23 (PIRQA-H: 16-23, and the PIC-mode routing; SCI: 9)
-//   /machine/ich9-pm      the ACPI PM registers, mapped by the LPC at PMBASE (0x600)
+//   /machine/ich9-pm      the ACPI PM registers, mapped by the LPC at PMBASE (0x600); with the
+//                         LPC's acpi-pci-hotplug-with-bridge-support (default on) also ACPI PCI
+//                         hot-plug at 0x0cc4, which the machine routes the root ports' buses to
 //   /machine/fw_cfg       fw_cfg_io at 0x510 (DMA 0x514)
 //   /machine/pic-master   isa-i8259 at 0x20 (ELCR 0x4d0); its INT is unnamed GPIO output 0
 //   /machine/pic-slave    isa-i8259 at 0xa0 (ELCR 0x4d1), cascaded on the master's IR2
@@ -45,6 +47,8 @@ class PcMachine : public Machine {
  public:
   Status init(const MachineParams& params) override;
   Status machine_done() override;
+  // Devices on a bus that ACPI PCI hot-plug serves go to its controller (hw/acpi/pcihp.h).
+  HotplugHandler* hotplug_handler_for(Device& dev) override;
 
   // RAM: "pc.ram", mapped through the aliases "ram-below-4g" at 0 and "ram-above-4g" at 4 GiB.
   const PcRamLayout& ram_layout() const { return layout_; }

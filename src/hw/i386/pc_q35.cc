@@ -67,7 +67,19 @@ Status PcMachine::init_ram(uint64_t ram_size) {
 }
 
 Status PcMachine::machine_done() {
+  // The command line's root ports exist now: number the buses ACPI hot-plug serves before the
+  // DSDT describes them.
+  if (AcpiPciHp* hp = pm_->pci_hotplug()) hp->assign_bus_selectors(*host_->bus());
   return pc_platform_machine_done(*this);
+}
+
+HotplugHandler* PcMachine::hotplug_handler_for(Device& dev) {
+  if (pm_) {
+    if (AcpiPciHp* hp = pm_->pci_hotplug()) {
+      if (HotplugHandler* h = hp->handler_for(dev)) return h;
+    }
+  }
+  return Machine::hotplug_handler_for(dev);
 }
 
 Status PcMachine::init_chipset() {
@@ -89,6 +101,9 @@ Status PcMachine::init_chipset() {
   pm_ = static_cast<Ich9Pm*>(pm.value());
   pm_->connect_gpio_out("", 0, lpc_->gpio_in(kIch9GpioSci, 0));
   lpc_->set_pm_mapper(pm_);
+  if (lpc_->acpi_pci_hotplug_with_bridge_support) {
+    if (Status s = pm_->enable_pci_hotplug(); !s.ok()) return s;
+  }
 
   isa_bus_ = lpc_->isa_bus();
   if (!isa_bus_) return generic_error("q35: the LPC bridge has no ISA bus");

@@ -89,6 +89,7 @@ class Ich9Lpc : public PciDevice {
   uint8_t disable_s3 = 0;
   uint8_t disable_s4 = 0;
   uint8_t s4_val = 2;
+  // On: the root ports' hot-plug goes through ACPI (hw/acpi/pcihp.h); off: native PCIe hot-plug.
   bool acpi_pci_hotplug_with_bridge_support = true;
   bool noreboot = false;
 

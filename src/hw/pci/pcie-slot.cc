@@ -235,6 +235,16 @@ void PcieSlot::do_unplug() {
   set_sltsta(sltsta() | pci::kExpSltStaPdc);
 }
 
+void PcieSlot::acpi_slot_populated(bool present) {
+  if (!exp_cap()) return;
+  if (present) {
+    uint16_t ctl = sltctl() & uint16_t(~(pci::kExpSltCtlPcc | pci::kExpSltCtlPic));
+    set_word(exp_cap() + pci::kExpSltCtl, uint16_t(ctl | pci::kExpSltCtlPwrIndOn));
+    update_power();
+  }
+  set_link(present);
+}
+
 Status PcieSlot::pre_plug(Device& dev) {
   if (dev.hotplugged() && !(get_long(exp_cap() + pci::kExpSltCap) & pci::kExpSltCapHpc)) {
     return generic_error("Hot-plug failed: unsupported by the port device '" + port_name(*this) +

@@ -17,7 +17,9 @@
 // an event bit that is not set (guests clear "everything" at start-up) clears nothing, so a
 // button press made before the guest's driver ran is still seen when it enables interrupts.
 //
-// The controller (HotplugHandler for the secondary bus):
+// The controller (HotplugHandler for the secondary bus; on q35 with ACPI PCI hot-plug on, the
+// default, the machine routes a pcie-root-port's bus to the ACPI controller instead, see
+// hw/acpi/pcihp.h, and the slot only follows presence and power through acpi_slot_populated):
 //  - plug: presence detect and link active set; for a hot-plugged function 0 also PDC (and
 //    DLLSC), the guest powers the slot on and scans it. A slot powered off (PCC set) keeps its
 //    functions unpowered: their config space reads all-ones.
@@ -57,6 +59,10 @@ class PcieSlot : public PciDevice, public HotplugHandler {
   bool slot_powered_off() const;
   // Whether the hot-plug event is pending (what INTx shows).
   bool hotplug_event_pending() const { return hpev_notified_; }
+  // For a slot whose bus ACPI hot-plug serves (hw/acpi/pcihp.h), without the native handshake
+  // and without slot events: a device arrived (the slot is powered, presence and link up) or the
+  // slot became empty (presence and link down; the power stays on, as QEMU's).
+  void acpi_slot_populated(bool present);
 
   // --- HotplugHandler
   Status pre_plug(Device& dev) override;

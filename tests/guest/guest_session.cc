@@ -119,34 +119,23 @@ std::optional<std::string> GuestSession::run(const std::string& cmd,
   return text;
 }
 
-int open_fds_on(pid_t pid, const std::string& path) {
-  int n = 0;
-  std::error_code ec;
-  fs::path target = fs::weakly_canonical(path, ec);
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
-    fs::path link = fs::read_symlink(e.path(), ec);
-    if (!ec && link == target) ++n;
-  }
-  return n;
+TempImage::TempImage(const std::string& tag, uint64_t size) {
+  path = (fs::temp_directory_path() / ("machina-" + tag + "-" + std::to_string(getpid()) + ".img"))
+             .string();
+  std::ofstream(path).close();
+  fs::resize_file(path, size);
 }
 
-int open_fd_count(pid_t pid) {
-  int n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
+TempImage::~TempImage() {
+  fs::remove(path);
 }
 
-long rss_kib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
+std::string TempImage::read(uint64_t offset, size_t len) const {
+  std::ifstream f(path, std::ios::binary);
+  f.seekg(std::streamoff(offset));
+  std::string s(len, '\0');
+  f.read(s.data(), std::streamsize(len));
+  return s;
 }
 
 }  // namespace machina::guest

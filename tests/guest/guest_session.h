@@ -67,10 +67,19 @@ class GuestSession {
   int markers_ = 0;
 };
 
-// The host's open file descriptors of process `pid` that point at `path` (by /proc/PID/fd).
-int open_fds_on(pid_t pid, const std::string& path);
-// Number of open file descriptors and resident set (KiB) of `pid`.
-int open_fd_count(pid_t pid);
-long rss_kib(pid_t pid);
+using qtest::open_fd_count;
+using qtest::open_fds_on;
+using qtest::rss_kib;
+
+// A file of zeroes in the temporary directory, removed with the object.
+struct TempImage {
+  TempImage(const std::string& tag, uint64_t size);
+  ~TempImage();
+  TempImage(const TempImage&) = delete;
+  TempImage& operator=(const TempImage&) = delete;
+  // `len` bytes from byte `offset`.
+  std::string read(uint64_t offset, size_t len) const;
+  std::string path;
+};
 
 }  // namespace machina::guest

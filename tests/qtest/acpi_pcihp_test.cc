@@ -30,10 +30,6 @@ const char* kPorts =
 
 class AcpiPciHpTest : public PcQtest {
  protected:
-  json qmp(const std::string& cmd, const json& args = json::object()) { return m().qmp(cmd, args); }
-  static std::string error_desc(const json& r) {
-    return r.contains("error") ? r["error"]["desc"].get<std::string>() : std::string();
-  }
   static json ok() { return json{{"return", json::object()}}; }
   // What PCNT does for one bus: select it, read the announcements.
   uint32_t pciu(uint32_t bsel) {

@@ -23,6 +23,7 @@ class PcQtest : public ::testing::Test {
   }
 
   QTestMachine& m() { return *m_; }
+  json qmp(const std::string& cmd, const json& args = json::object()) { return m_->qmp(cmd, args); }
   std::string q(const std::string& cmd) { return m_->qtest(cmd); }
   uint8_t inb(uint16_t port) { return m_->inb(port); }
   void outb(uint16_t port, uint8_t v) { m_->outb(port, v); }

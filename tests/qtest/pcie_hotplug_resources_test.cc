@@ -25,34 +25,6 @@ const char* kNative =
     "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
     "-device pcie-root-port,id=rp1,chassis=1,slot=1,addr=2 ";
 
-int fds_on(pid_t pid, const std::string& path) {
-  int n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
-    if (fs::read_symlink(e.path(), ec) == fs::path(path)) ++n;
-  }
-  return n;
-}
-
-int fd_count(pid_t pid) {
-  int n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-
 class PcieHotplugResourcesTest : public PcQtest {
  protected:
   void SetUp() override {
@@ -65,7 +37,6 @@ class PcieHotplugResourcesTest : public PcQtest {
     PcQtest::TearDown();
     fs::remove(image);
   }
-  json qmp(const std::string& cmd, const json& args = json::object()) { return m().qmp(cmd, args); }
   // device_del, then the guest's side of the handshake; returns the open descriptors on `file`
   // counted when DEVICE_DELETED for `id` arrived (-1: no event).
   int remove(PcieSlotDriver& slot, const std::string& id, const std::string& file = "") {
@@ -76,7 +47,7 @@ class PcieHotplugResourcesTest : public PcQtest {
       auto ev = m().wait_event("DEVICE_DELETED");
       if (!ev) return -1;
       if ((*ev)["data"].value("device", "") == id)
-        return file.empty() ? 0 : fds_on(m().pid(), file);
+        return file.empty() ? 0 : open_fds_on(m().pid(), file);
     }
   }
   std::string image;
@@ -86,7 +57,7 @@ TEST_F(PcieHotplugResourcesTest, TheDriveFileIsClosedWhenDeviceDeletedArrives) {
   start(std::string(kNative) + "-drive if=none,id=drv0,format=raw,file=" + image +
         " -device virtio-blk-pci,bus=rp1,drive=drv0,id=vblk0");
   PcieSlotDriver slot(m(), kPort, 1);
-  EXPECT_EQ(fds_on(m().pid(), image), 1);
+  EXPECT_EQ(open_fds_on(m().pid(), image), 1);
   EXPECT_EQ(remove(slot, "vblk0", image), 0);
   // The drive went with its device (QEMU's -drive auto-deletion).
   json r = qmp("query-block");
@@ -116,7 +87,7 @@ TEST_F(PcieHotplugResourcesTest, BlockdevDelIsRefusedUntilTheEventThenSucceedsAt
   ASSERT_TRUE(ev);
   EXPECT_EQ((*ev)["data"]["device"], "vblk0");
   EXPECT_EQ(qmp("blockdev-del", {{"node-name", "disk0"}}), kOk);
-  EXPECT_EQ(fds_on(m().pid(), image), 0);
+  EXPECT_EQ(open_fds_on(m().pid(), image), 0);
 }
 
 TEST_F(PcieHotplugResourcesTest, ChardevRemoveFollowsTheSerialPort) {
@@ -158,7 +129,7 @@ TEST_F(PcieHotplugResourcesTest, AHundredCyclesLeaveNothingBehind) {
     ASSERT_TRUE(dev);
     EXPECT_EQ((*dev)["data"], (json{{"device", id}, {"path", "/machine/peripheral/" + id}}));
     if (i == 9) {  // after the first allocations have settled
-      fds = fd_count(m().pid());
+      fds = open_fd_count(m().pid());
       rss = rss_kib(m().pid());
     }
   }
@@ -166,7 +137,7 @@ TEST_F(PcieHotplugResourcesTest, AHundredCyclesLeaveNothingBehind) {
   for (const json& e : m().qmp_client().events()) {
     EXPECT_NE(e["event"], "DEVICE_DELETED") << "extra event: " << e.dump();
   }
-  EXPECT_EQ(fd_count(m().pid()), fds);
+  EXPECT_EQ(open_fd_count(m().pid()), fds);
   EXPECT_LT(rss_kib(m().pid()) - rss, 2048) << "resident memory grew over 90 cycles";
   EXPECT_EQ(qmp("blockdev-del", {{"node-name", "disk0"}}), kOk);
 }

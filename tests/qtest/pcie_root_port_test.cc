@@ -24,10 +24,6 @@ const char* kPorts =
 
 class PcieRootPortTest : public PcQtest {
  protected:
-  json qmp(const std::string& cmd, const json& args = json::object()) { return m().qmp(cmd, args); }
-  static std::string error_desc(const json& r) {
-    return r.contains("error") ? r["error"]["desc"].get<std::string>() : std::string();
-  }
 };
 
 TEST_F(PcieRootPortTest, ConfigSpaceLayout) {

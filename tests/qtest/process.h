@@ -30,6 +30,12 @@ struct ExitStatus {
 // The path of the binary under test (MACHINA_BINARY, overridable with $MACHINA_BINARY).
 std::string machina_binary();
 
+// The open file descriptors of process `pid` that point at `path` (by /proc/PID/fd), all of its
+// open descriptors, and its resident set (KiB).
+int open_fds_on(pid_t pid, const std::string& path);
+int open_fd_count(pid_t pid);
+long rss_kib(pid_t pid);
+
 // A unique path TMPDIR/qtest-PID-N.SUFFIX ("sock", "qmp", "log", ...), unlinked on destruction.
 class TempPath {
  public:

@@ -22,25 +22,6 @@ using qtest::Ms;
 const json kOk = {{"return", json::object()}};
 constexpr int kCycles = 100;
 
-struct Image {
-  Image(const std::string& tag, uint64_t size) {
-    path = (fs::temp_directory_path() /
-            ("machina-acpihp-" + tag + "-" + std::to_string(getpid()) + ".img"))
-               .string();
-    std::ofstream(path).close();
-    fs::resize_file(path, size);
-  }
-  ~Image() { fs::remove(path); }
-  std::string sector(int n, size_t len) const {
-    std::ifstream f(path, std::ios::binary);
-    f.seekg(n * 512);
-    std::string s(len, '\0');
-    f.read(s.data(), std::streamsize(len));
-    return s;
-  }
-  std::string path;
-};
-
 // Waits for DEVICE_DELETED of `id` (after its virtio backend's); false on timeout.
 bool wait_deleted(GuestSession& s, const std::string& id, Ms timeout) {
   auto child = s.qmp().wait_event("DEVICE_DELETED", timeout);
@@ -53,7 +34,7 @@ bool wait_deleted(GuestSession& s, const std::string& id, Ms timeout) {
 }
 
 TEST(PcieAcpiHotplugGuest, EarlyRequestCyclesWithIoAndRemovalUnderLoad) {
-  Image disk("disk", 1 << 20), cold("cold", 1 << 20);
+  TempImage disk("acpihp-disk", 1 << 20), cold("acpihp-cold", 1 << 20);
   GuestOptions o;
   o.binary = qtest::machina_binary();
   o.guest_dir = default_guest_dir(MACHINA_SOURCE_DIR);
@@ -116,7 +97,7 @@ TEST(PcieAcpiHotplugGuest, EarlyRequestCyclesWithIoAndRemovalUnderLoad) {
   for (int i : {0, 42, kCycles - 1}) {
     char want[16];
     std::snprintf(want, sizeof want, "cycle%03d", i);
-    EXPECT_EQ(disk.sector(i, 8), want) << "sector " << i;
+    EXPECT_EQ(disk.read(uint64_t(i) * 512, 8), want) << "sector " << i;
   }
 
   // Removal while the guest writes to the disk: the writer sees errors, machina finishes or

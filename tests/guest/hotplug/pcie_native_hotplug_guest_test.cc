@@ -20,25 +20,6 @@ using qtest::Ms;
 
 const json kOk = {{"return", json::object()}};
 
-// A file of `size` zero bytes in the temporary directory, removed with the object.
-struct TempFile {
-  explicit TempFile(const std::string& tag, uint64_t size) {
-    path = (fs::temp_directory_path() /
-            ("machina-hotplug-" + tag + "-" + std::to_string(getpid()) + ".img"))
-               .string();
-    std::ofstream(path).close();
-    fs::resize_file(path, size);
-  }
-  ~TempFile() { fs::remove(path); }
-  std::string head(size_t n) const {
-    std::ifstream f(path, std::ios::binary);
-    std::string s(n, '\0');
-    f.read(s.data(), std::streamsize(n));
-    return s;
-  }
-  std::string path;
-};
-
 class PcieNativeHotplugGuest : public ::testing::Test {
  protected:
   // Waits for DEVICE_DELETED of the device `id`: the backend child's event (path only) must come
@@ -62,7 +43,7 @@ class PcieNativeHotplugGuest : public ::testing::Test {
 };
 
 TEST_F(PcieNativeHotplugGuest, DisksAndNicsComeAndGo) {
-  TempFile cold("cold", 8 << 20), hot("hot", 8 << 20);
+  TempImage cold("hotplug-cold", 8 << 20), hot("hotplug-hot", 8 << 20);
   GuestOptions o;
   o.binary = qtest::machina_binary();
   o.guest_dir = default_guest_dir(MACHINA_SOURCE_DIR);
@@ -112,7 +93,7 @@ TEST_F(PcieNativeHotplugGuest, DisksAndNicsComeAndGo) {
   EXPECT_EQ(wait_deleted("vblk0", "", Ms(60'000)), 0);
   EXPECT_EQ(s->qmp().execute("blockdev-del", {{"node-name", "disk0"}}), kOk);
   EXPECT_EQ(open_fds_on(s->pid(), hot.path), 0);
-  EXPECT_EQ(hot.head(20), "machina-hotplug-data");
+  EXPECT_EQ(hot.read(0, 20), "machina-hotplug-data");
 
   // --- a NIC: hot-add, DHCP through it, hot-remove, then its netdev can go.
   ASSERT_EQ(s->qmp().execute("netdev_add", {{"type", "user"}, {"id", "net0"}}), kOk);

@@ -169,7 +169,9 @@ Status AcpiPciHp::unplug_request(Device& dev, bool* asynchronous) {
   if (!pdev || !b) {
     return generic_error("Unsupported bus. Bus doesn't have property 'acpi-pcihp-bsel' set");
   }
-  dev.set_unplug_pending(0);  // until the guest ejects it or says it cannot
+  // As for native hot-plug: a request the guest ignored may be repeated after 5 s (QEMU 7.2.0 has
+  // no expiry here; later QEMU lets a retry through at once).
+  dev.set_unplug_pending(clock_get_ns(ClockType::Virtual) / 1000000 + kPcieUnplugExpiryMs);
   b->down |= 1u << pdev->slot();
   b->retries[pdev->slot()] = 0;
   event(*b);

@@ -25,17 +25,19 @@
 // port's slot is powered whenever a device is plugged (and stays powered once it is gone), so the
 // guest's config reads reach the device.
 //
-// device_del: sets the PCID bit, raises GPE0 bit 1, and marks the device unplug-pending with no
-// expiry (QEMU 7.2.0: "Device X is already in the process of unplug" until the guest ejects it or
-// reports that it cannot). The guest's _EJ0 writes BNUM and B0EJ: its PCIU/PCID bits are cleared
-// and every function of that slot is unplugged (unrealized, unparented; DEVICE_DELETED at
-// finalize) from the main loop right after the write (not inside the guest's access).
-// An _OST report of a refused eject (event 3, status 2 or more but 0x84 "in progress": e.g. 0x80
-// not supported, 0x81 in use, 0x82 busy) clears the device's PCID bit and its pending state, and
-// sends DEVICE_UNPLUG_GUEST_ERROR, so the user may try again. A non-specific failure (status 1)
-// is what Linux reports when the request came before it could route it (no ACPI device object for
-// the slot yet, early in its boot): the request stays, and is announced again one second (virtual
-// time) later, up to kOstRetries times; then it fails as a refusal does.
+// device_del: sets the PCID bit, raises GPE0 bit 1, and marks the device unplug-pending ("Device
+// X is already in the process of unplug") for 5 s of virtual time, as native hot-plug does, so
+// that a request the guest ignored can be repeated (QEMU 7.2.0 has no expiry here; later QEMU
+// lets the retry through at once). A repeated request announces the eject again. The guest's _EJ0
+// writes BNUM and B0EJ: its PCIU/PCID bits are cleared and every function of that slot is unplugged
+// (unrealized, unparented; DEVICE_DELETED at finalize) from the main loop right after the write
+// (not inside the guest's access). An _OST report of a refused eject (event 3, status 2 or more but
+// 0x84 "in progress": e.g. 0x80 not supported, 0x81 in use, 0x82 busy) clears the device's PCID bit
+// and its pending state, and sends DEVICE_UNPLUG_GUEST_ERROR, so the user may try again. A
+// non-specific failure (status 1) is what Linux reports when the request came before it could route
+// it (no ACPI device object for the slot yet, early in its boot): the request stays, and is
+// announced again one second (virtual time) later, up to kOstRetries times; then it fails as a
+// refusal does.
 //
 // Requests made before the guest can act: Linux clears every GPE status bit when its ACPI code
 // starts, which would lose an event raised before. So an event counts as announced only once the

@@ -240,8 +240,11 @@ std::string net_script(uint16_t http_port) {
          "echo net_page=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 20 10.0.2.2 " +
          std::to_string(http_port) +
          " | tail -n 1)\n"
-         "(for i in 1 2 3; do echo guest-hello | nc -l -p 7777; done) &\n"
-         "sleep 8\n";
+         // The server answers the host's hostfwd connection; the script waits (up to 60 s) for
+         // the first answer, not a fixed time: a loaded host may need longer.
+         "(for i in 1 2 3; do echo guest-hello | nc -l -p 7777 && touch /tmp/fwd-done; done) &\n"
+         "i=0; while [ ! -e /tmp/fwd-done ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done\n"
+         "echo fwd_done=$([ -e /tmp/fwd-done ] && echo yes || echo no)\n";
 }
 
 // A TCP socket on 127.0.0.1 (port 0: any free one).

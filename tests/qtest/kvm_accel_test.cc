@@ -135,5 +135,23 @@ TEST(KvmAccelTest, StopContResetQuitARunningGuest) {
   EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
 }
 
+// A triple fault under KVM (KVM_EXIT_SHUTDOWN) is a guest reset, which -no-reboot turns into a
+// shutdown, as QEMU does: SHUTDOWN with reason guest-reset, exit status 0.
+TEST(KvmAccelTest, TripleFaultIsAGuestReset) {
+  std::string why = kvm_unusable();
+  if (!why.empty()) GTEST_SKIP() << why;
+  RawMachine m({"-M", "q35", "-accel", "kvm", "-m", "128M", "-display", "none", "-no-reboot",
+                "-kernel", guest("harness"), "-append", "triple"},
+               1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect();
+  ASSERT_NE(q, nullptr);
+  auto ev = q->wait_event("SHUTDOWN", Ms(20000));
+  ASSERT_TRUE(ev.has_value()) << m.child().stderr_text();
+  EXPECT_EQ((*ev)["data"]["reason"], "guest-reset") << ev->dump();
+  EXPECT_EQ((*ev)["data"]["guest"], true) << ev->dump();
+  EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
+}
+
 }  // namespace
 }  // namespace machina::qtest

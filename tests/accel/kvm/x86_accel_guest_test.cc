@@ -7,7 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "accel/kvm/kvm-internal.h"
+#include "accel/kvm/kvm.h"
 #include "accel/kvm/x86_accel_runner.h"
+#include "guest/x86/accel.h"
 #include "guest/x86/mailbox.h"
 
 namespace machina::test {
@@ -109,6 +112,43 @@ TEST_P(X86AccelGuest, MissingGuestIsReported) {
   AccelOutcome o = runner_->run("no-such-guest");
   EXPECT_FALSE(o.loaded);
   EXPECT_NE(o.explanation.find("no-such-guest"), std::string::npos) << o.explanation;
+}
+
+// The memory slots KVM holds follow the memory API: RAM and ROM (read-only) while a runner is
+// set up, the moved RAM window at its new place, nothing of it once the runner is gone.
+TEST(KvmMemorySlots, FollowTheMemoryMap) {
+  std::string why = X86AccelRunner::unavailable_reason("kvm");
+  if (!why.empty()) GTEST_SKIP() << why;
+  auto find = [](uint64_t gpa) -> const kvm::KvmSlotInfo* {
+    static std::vector<kvm::KvmSlotInfo> slots;
+    slots = kvm::kvm_slots();
+    for (const auto& s : slots)
+      if (s.gpa == gpa) return &s;
+    return nullptr;
+  };
+  {
+    X86AccelRunner r("kvm");
+    const kvm::KvmSlotInfo* ram = find(0);
+    ASSERT_NE(ram, nullptr);
+    EXPECT_EQ(ram->size, X86AccelRunner::kRamSize);
+    EXPECT_FALSE(ram->readonly);
+    const kvm::KvmSlotInfo* rom = find(ACC_ROM);
+    ASSERT_NE(rom, nullptr);
+    EXPECT_EQ(rom->size, uint64_t{ACC_ROM_SIZE});
+    EXPECT_TRUE(rom->readonly);
+    EXPECT_NE(find(ACC_WIN_A), nullptr);
+    EXPECT_EQ(find(ACC_WIN_B), nullptr);
+    EXPECT_EQ(find(ACC_MMIO), nullptr);  // a device: MMIO exits
+    AccelOutcome o = r.run("mmio");      // moves the window to B and back
+    EXPECT_EQ(o.value, uint32_t{GT_PASS}) << o.explanation;
+    EXPECT_NE(find(ACC_WIN_A), nullptr);
+    EXPECT_EQ(find(ACC_WIN_B), nullptr);
+    ASSERT_TRUE(kvm::kvm_set_dirty_logging(true).ok());
+    ASSERT_TRUE(kvm::kvm_set_dirty_logging(false).ok());
+  }
+  EXPECT_EQ(find(0), nullptr);
+  EXPECT_EQ(find(ACC_ROM), nullptr);
+  EXPECT_EQ(find(ACC_WIN_A), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(Accel, X86AccelGuest, ::testing::Values("tcg", "kvm"),

@@ -192,6 +192,7 @@ void X86AccelRunner::move_window(bool to_b) {
   (void)get_system_memory()->add_subregion(to_b ? ACC_WIN_B : ACC_WIN_A, &window_);
   window_at_b_ = to_b;
   moves_++;
+  if (after_move) after_move(to_b);
 }
 
 uint64_t X86AccelRunner::mailbox(unsigned offset) const {

@@ -8,7 +8,9 @@
 // 0xfee00000 that the MMIO block can send interrupts to.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "system/memory.h"
@@ -51,6 +53,8 @@ class X86AccelRunner {
   const uint8_t* ram() const { return ram_.host_ptr(); }
   // How many times the guest moved the RAM window.
   unsigned moves() const { return moves_; }
+  // Called after each move (on the vCPU thread, with the big lock held; set before run()).
+  std::function<void(bool at_b)> after_move;
 
  private:
   std::string explain(const AccelOutcome& o) const;

@@ -135,6 +135,38 @@ TEST(KvmAccelTest, StopContResetQuitARunningGuest) {
   EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
 }
 
+// `info registers` shows the stopped guest's state under either accelerator (KVM reads it back
+// when the vCPU stops); `info kvm` says which.
+TEST(KvmAccelTest, InfoRegistersUnderEachAccelerator) {
+  for (std::string accel : {"tcg", "kvm"}) {
+    SCOPED_TRACE(accel);
+    if (accel == "kvm" && !kvm_unusable().empty()) continue;  // reported by the tests above
+    TempPath con("con");
+    RawMachine m({"-M", "q35", "-accel", accel, "-m", "128M", "-display", "none", "-kernel",
+                  guest("user_loop"), "-chardev", "file,id=dbg,path=" + con.str(), "-device",
+                  "isa-debugcon,chardev=dbg"},
+                 1);
+    ASSERT_TRUE(m.ok()) << m.error();
+    auto q = m.connect();
+    ASSERT_NE(q, nullptr);
+    ASSERT_TRUE(wait_console(con.str(), [](const std::string& s) { return s.size() > 2; }));
+    auto hmp = [&](const std::string& cmd) {
+      json r = q->execute("human-monitor-command", {{"command-line", cmd}});
+      return r["return"].is_string() ? r["return"].get<std::string>() : r.dump();
+    };
+    EXPECT_EQ(hmp("info kvm"),
+              std::string("kvm support: ") + (accel == "kvm" ? "enabled" : "disabled") + "\r\n");
+    q->execute("stop");
+    std::string regs = hmp("info registers");
+    EXPECT_NE(regs.find("RIP=0000000000"), std::string::npos) << regs;
+    EXPECT_NE(regs.find("CR0=80050033"), std::string::npos) << regs;  // the 64-bit entry's, + WP
+    EXPECT_NE(regs.find("EFER=0000000000000d01"), std::string::npos) << regs;  // SCE LME LMA NXE
+    EXPECT_NE(regs.find("GDT=     0000000000"), std::string::npos) << regs;
+    q->execute("quit");
+    EXPECT_TRUE(m.wait_exit().ok());
+  }
+}
+
 // A triple fault under KVM (KVM_EXIT_SHUTDOWN) is a guest reset, which -no-reboot turns into a
 // shutdown, as QEMU does: SHUTDOWN with reason guest-reset, exit status 0.
 TEST(KvmAccelTest, TripleFaultIsAGuestReset) {

@@ -135,6 +135,43 @@ TEST(KvmAccelTest, StopContResetQuitARunningGuest) {
   EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
 }
 
+// Many stop/cont cycles and resets in a row: every kick gets the vCPU out of KVM_RUN and back.
+TEST(KvmAccelTest, RepeatedStopContAndReset) {
+  std::string why = kvm_unusable();
+  if (!why.empty()) GTEST_SKIP() << why;
+  TempPath con("con");
+  RawMachine m({"-M", "q35", "-accel", "kvm", "-m", "128M", "-display", "none", "-kernel",
+                guest("user_loop"), "-chardev", "file,id=dbg,path=" + con.str(), "-device",
+                "isa-debugcon,chardev=dbg"},
+               1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect();
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(wait_console(con.str(), [](const std::string& s) { return s.size() > 2; }));
+  auto starts = [](const std::string& s) { return std::count(s.begin(), s.end(), 'S'); };
+  long resets = 0;
+  for (int i = 0; i < 40; i++) {
+    ASSERT_EQ(error_class(q->execute("stop")), "") << i;
+    ASSERT_EQ(q->execute("query-status")["return"]["status"], "paused") << i;
+    ASSERT_EQ(error_class(q->execute("cont")), "") << i;
+    ASSERT_EQ(q->execute("query-status")["return"]["status"], "running") << i;
+    if (i % 8 == 7) {
+      ASSERT_EQ(error_class(q->execute("system_reset")), "") << i;
+      resets++;
+      // The guest starts again (its 'S') before the next round.
+      ASSERT_TRUE(
+          wait_console(con.str(), [&](const std::string& s) { return starts(s) == 1 + resets; }))
+          << "reset " << resets;
+    }
+  }
+  // Still running: the console grows.
+  size_t now = read_file(con.str()).size();
+  EXPECT_TRUE(wait_console(con.str(), [&](const std::string& s) { return s.size() > now + 3; }));
+  EXPECT_EQ(starts(read_file(con.str())), 6);
+  q->execute("quit");
+  EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
+}
+
 // `info registers` shows the stopped guest's state under either accelerator (KVM reads it back
 // when the vCPU stops); `info kvm` says which.
 TEST(KvmAccelTest, InfoRegistersUnderEachAccelerator) {

@@ -10,8 +10,11 @@
 #include "monitor/qmp-cmds.h"
 #include "net/netdev-registry.h"
 #include "system/cmdline.h"
+#include "system/cpus.h"
 #include "system/memory.h"
 #include "system/runstate.h"
+#include "target/i386/cpu-dump.h"
+#include "target/i386/x86-cpu.h"
 #include "util/qemu-timer.h"
 
 namespace machina {
@@ -34,6 +37,17 @@ std::vector<std::string> words(const std::string& line) {
   return w;
 }
 
+// The first x86 CPU of the machine (QEMU's monitor defaults to CPU 0).
+x86::X86Cpu* first_cpu(Object& o) {
+  if (object_dynamic_cast(&o, x86::kTypeX86Cpu)) return static_cast<x86::X86Cpu*>(&o);
+  x86::X86Cpu* found = nullptr;
+  o.for_each_child([&](Object& c) {
+    found = first_cpu(c);
+    return found == nullptr;
+  });
+  return found;
+}
+
 Result<std::string> info(const std::vector<std::string>& w) {
   if (w.size() < 2) {
     return std::string(
@@ -46,6 +60,8 @@ Result<std::string> info(const std::vector<std::string>& w) {
         "info pci -- show PCI info\n"
         "info qom-tree [path] -- show QOM composition tree\n"
         "info qtree -- show device tree\n"
+        "info kvm -- show KVM information\n"
+        "info registers -- show the cpu registers\n"
         "info status -- show the current VM status (running|paused)\n"
         "info version -- show the version of QEMU\n");
   }
@@ -58,6 +74,20 @@ Result<std::string> info(const std::vector<std::string>& w) {
              (runstate() == RunState::Prelaunch ? std::string(" (prelaunch)") : "") + "\n";
     }
     return "VM status: paused (" + s + ")\n";
+  }
+  if (what == "kvm")
+    return std::string("kvm support: ") + (current_accel() == "kvm" ? "enabled" : "disabled") +
+           "\n";
+  if (what == "registers") {
+    x86::X86Cpu* cpu = first_cpu(*object_root());
+    if (!cpu) return generic_error("No CPU available");
+    // The vCPU's state is current in its CpuState while it is stopped (KVM reads it back when
+    // pausing): stop it around the dump, as QEMU synchronizes the state first.
+    bool running = runstate_is_running();
+    if (running) cpus_pause_all();
+    std::string text = x86::x86_cpu_dump_state(cpu->state());
+    if (running) cpus_resume_all();
+    return text;
   }
   if (what == "pci") return pci_info_text();
   if (what == "block") return hmp_info_block_text();

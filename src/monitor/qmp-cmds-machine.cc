@@ -1,6 +1,7 @@
 // QMP: status, identity, machines and run control.
 #include <unistd.h>
 
+#include "accel/kvm/kvm.h"
 #include "hw/acpi/powerdown-request.h"
 #include "hw/core/machine.h"
 #include "hw/pci/pci-info.h"
@@ -34,8 +35,8 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
     return json{{"arch", "x86_64"}};
   });
   add(r, "query-kvm", {}, [](const json&, QmpContext&) -> Result<json> {
-    bool present = ::access("/dev/kvm", R_OK | W_OK) == 0;
-    return json{{"enabled", false}, {"present", present}};
+    // present: /dev/kvm can be used; enabled: this VM runs on it.
+    return json{{"enabled", kvm::kvm_enabled()}, {"present", kvm::kvm_available()}};
   });
   add(r, "query-machines", {{"compat-props", QmpArgType::kBool, true}},
       [](const json&, QmpContext&) -> Result<json> {

@@ -40,10 +40,10 @@ void accel_register_vcpu_factory(const std::string& accel, VcpuFactory factory) 
   registry().factories.emplace_back(accel, std::move(factory));
 }
 
-std::unique_ptr<Vcpu> accel_create_vcpu(Device& cpu) {
+Result<std::unique_ptr<Vcpu>> accel_create_vcpu(Device& cpu) {
   for (auto& [name, f] : registry().factories)
     if (name == current_accel()) return f(cpu);
-  return nullptr;
+  return std::unique_ptr<Vcpu>();
 }
 
 void cpus_register(Vcpu* vcpu) {

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "qapi/error.h"
+
 namespace machina {
 
 // One vCPU as an accelerator runs it. Implemented per accelerator (tcg, kvm).
@@ -19,6 +21,9 @@ class Vcpu {
   virtual void pause() = 0;
   // Ends its thread for good (machine teardown). Returns once the thread has exited.
   virtual void terminate() = 0;
+  // Whether the accelerator gave up on the guest (a KVM internal error); the VM is then stopped
+  // in the "internal-error" state. Thread-safe.
+  virtual bool failed() const { return false; }
 };
 
 // The accelerator chosen on the command line: "tcg", "kvm", "qtest" or "none".
@@ -28,12 +33,13 @@ void set_current_accel(std::string name);
 class Device;
 
 // How an accelerator runs a CPU device: registered per accelerator name ("tcg"), used when a
-// CPU is realized. A created vCPU starts stopped; vm_start resumes it.
-using VcpuFactory = std::function<std::unique_ptr<Vcpu>(Device& cpu)>;
+// CPU is realized. A created vCPU starts stopped; vm_start resumes it. An error (the accelerator
+// could not create the vCPU: a KVM ioctl failed) ends machine creation with its message.
+using VcpuFactory = std::function<Result<std::unique_ptr<Vcpu>>(Device& cpu)>;
 void accel_register_vcpu_factory(const std::string& accel, VcpuFactory factory);
 // A vCPU for `cpu` under the current accelerator, registered with cpus_register; nullptr when
 // the accelerator runs no guest code (qtest, none).
-std::unique_ptr<Vcpu> accel_create_vcpu(Device& cpu);
+Result<std::unique_ptr<Vcpu>> accel_create_vcpu(Device& cpu);
 
 // Called by accelerators as they create and destroy vCPUs.
 void cpus_register(Vcpu* vcpu);

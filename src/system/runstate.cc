@@ -35,6 +35,8 @@ const char* runstate_name(RunState s) {
       return "shutdown";
     case RunState::IoError:
       return "io-error";
+    case RunState::InternalError:
+      return "internal-error";
   }
   return "running";
 }
@@ -73,7 +75,8 @@ void remove_vm_change_state_handler(int id) {
 
 void vm_stop(RunState reason) {
   if (g_state != RunState::Running) return;
-  g_state = reason == RunState::IoError ? RunState::IoError : RunState::Paused;
+  g_state =
+      reason == RunState::IoError || reason == RunState::InternalError ? reason : RunState::Paused;
   cpus_pause_all();
   if (virtual_clock_mode() == VirtualClockMode::Running) virtual_clock_pause();
   monitor_event("STOP");

@@ -7,7 +7,7 @@
 
 namespace machina {
 
-enum class RunState { Prelaunch, Running, Paused, Shutdown, IoError };
+enum class RunState { Prelaunch, Running, Paused, Shutdown, IoError, InternalError };
 const char* runstate_name(RunState s);
 
 RunState runstate();
@@ -15,7 +15,8 @@ bool runstate_is_running();
 
 // stop / cont (QMP): STOP and RESUME events; the virtual clock follows unless qtest drives it.
 // `reason` is the state entered: Paused, or IoError (a block device's werror/rerror=stop policy,
-// shown by query-status as "io-error").
+// shown by query-status as "io-error"), or InternalError (the accelerator cannot run the
+// guest any further: "internal-error").
 void vm_stop(RunState reason = RunState::Paused);
 void vm_start();
 

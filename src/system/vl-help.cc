@@ -28,7 +28,7 @@ std::string machine_help_text() {
 }
 
 std::string accel_help_text() {
-  return "Accelerators supported in QEMU binary:\ntcg\nqtest\n";
+  return "Accelerators supported in QEMU binary:\ntcg\nkvm\nqtest\n";
 }
 
 std::string cpu_help_text() {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "accel/kvm/kvm.h"
 #include "accel/qtest/qtest.h"
 #include "block/block.h"
 #include "block/blockdev.h"
@@ -38,7 +39,7 @@ namespace {
 constexpr const char* kProg = "machina";
 
 int fail(const std::string& msg) {
-  std::fprintf(stderr, "%s\n", msg.c_str());
+  if (!msg.empty()) std::fprintf(stderr, "%s\n", msg.c_str());
   return 1;
 }
 
@@ -156,16 +157,28 @@ Status create_monitors(const MachinaConfig& cfg) {
 // Tries the accelerators in order; returns the one that initialised.
 Result<std::string> select_accelerator(const MachinaConfig& cfg, bool have_qtest_chardev) {
   if (cfg.accelerators.empty()) return std::string(have_qtest_chardev ? "qtest" : "none");
+  // As QEMU: tried in order, the first that initialises wins; a failure is reported and the
+  // next one is tried ("falling back to tcg").
+  bool init_failed = false;
+  auto chosen = [&](const std::string& name) {
+    if (init_failed && !have_qtest_chardev)
+      std::fprintf(stderr, "%s: falling back to %s\n", kProg, name.c_str());
+    return name;
+  };
   for (const AccelConfig& a : cfg.accelerators) {
-    if (a.name == "qtest" || a.name == "tcg") return a.name;
+    if (a.name == "qtest" || a.name == "tcg") return chosen(a.name);
     if (a.name == "kvm") {
-      std::fprintf(stderr, "%s: -accel %s: accelerator '%s' is not supported yet\n", kProg,
-                   a.name.c_str(), a.name.c_str());
+      Status s = kvm::kvm_init(a.props);
+      if (s.ok()) return chosen(a.name);
+      std::fprintf(stderr, "%s: failed to initialize kvm: %s\n", kProg, s.message().c_str());
+      init_failed = true;
       continue;
     }
     std::fprintf(stderr, "%s: -accel %s: invalid accelerator %s\n", kProg, a.name.c_str(),
                  a.name.c_str());
   }
+  // Every failure was reported already.
+  if (init_failed) return generic_error("");
   return generic_error(std::string(kProg) + ": no accelerator found");
 }
 

@@ -110,10 +110,10 @@ class TcgVcpu final : public Vcpu {
 
 struct Registration {
   Registration() {
-    accel_register_vcpu_factory("tcg", [](Device& dev) -> std::unique_ptr<Vcpu> {
+    accel_register_vcpu_factory("tcg", [](Device& dev) -> Result<std::unique_ptr<Vcpu>> {
       auto* cpu = dynamic_cast<X86Cpu*>(&dev);
-      if (!cpu) return nullptr;
-      return std::make_unique<TcgVcpu>(*cpu);
+      if (!cpu) return std::unique_ptr<Vcpu>();
+      return std::unique_ptr<Vcpu>(std::make_unique<TcgVcpu>(*cpu));
     });
   }
 };

@@ -125,6 +125,7 @@ ExitReason CpuExec::run(uint64_t budget) {
   DecodedInsn scratch;
   uint64_t start = icount_;
   while (icount_ - start < budget) {
+    if (mmu_.map_stale()) mmu_.check_memory_map();  // this CPU's device access moved memory
     uint32_t req = cpu_.interrupt_request();
     if (req) {
       if (req & kCpuIrqExit) return ExitReason::ExitRequest;

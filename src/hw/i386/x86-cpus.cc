@@ -23,6 +23,10 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
     return generic_error("-smp " + std::to_string(count) +
                          ": the software CPU runs one CPU for now (application processors need "
                          "real mode for their start-up IPI)");
+  if (count > 1 && current_accel() == "kvm")
+    return generic_error("-smp " + std::to_string(count) +
+                         ": the KVM accelerator runs one CPU for now (application processors wait "
+                         "for their start-up IPI in the in-kernel irqchip, not supported yet)");
 
   Object* unattached = container_get("/machine/unattached");
   for (unsigned i = 0; i < count; i++) {
@@ -68,7 +72,9 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
     machine.gsi().connect_gpio_out(kGsiOutIoapic, n, ioapic_->gpio_in("", n));
 
   for (x86::X86Cpu* cpu : cpus_) {
-    if (auto v = accel_create_vcpu(*cpu)) vcpus_.push_back(std::move(v));
+    auto v = accel_create_vcpu(*cpu);
+    if (!v.ok()) return v.error();
+    if (v.value()) vcpus_.push_back(std::move(v.value()));
   }
   return Status::Ok();
 }

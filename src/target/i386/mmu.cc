@@ -48,6 +48,7 @@ void X86Mmu::flush_page(uint64_t addr) {
 void X86Mmu::check_memory_map() {
   EpochGuard g;
   const void* v = mem_.view();
+  map_stale_ = false;
   if (v != map_) {
     map_ = v;
     flush_tlb(true);
@@ -190,6 +191,7 @@ bool X86Mmu::access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Ac
     std::memset(buf, 0xff, len);
     (void)mem_.read_buf(pa, buf, len);
   }
+  after_device_access();
   return true;
 }
 
@@ -253,11 +255,13 @@ void X86Mmu::io_read(uint16_t port, unsigned size, uint32_t* value) {
     (void)io_.read(port, size, &v);
   }
   *value = static_cast<uint32_t>(v);
+  after_device_access();
 }
 
 void X86Mmu::io_write(uint16_t port, unsigned size, uint32_t value) {
   BqlGuard bql;
   (void)io_.write(port, size, value);
+  after_device_access();
 }
 
 }  // namespace machina::x86

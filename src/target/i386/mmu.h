@@ -46,8 +46,10 @@ class X86Mmu final : public CpuMemory {
   const uint8_t* fetch_host(uint64_t addr, unsigned* avail, uint64_t* paddr);
 
   // Flushes the TLB if the physical memory map changed since the last call (a BAR moved, RAM
-  // was added). Called by the execution loop between slices.
+  // was added). Called by the execution loop between slices, and between blocks when
+  // map_stale() says a device access of this CPU changed the map.
   void check_memory_map();
+  bool map_stale() const { return map_stale_; }
 
   // Linear to physical translation for debuggers and tests (no A/D updates, no faults).
   bool debug_translate(uint64_t addr, uint64_t* paddr);
@@ -79,12 +81,22 @@ class X86Mmu final : public CpuMemory {
   bool walk(uint64_t addr, Access acc, bool user, uint64_t* paddr, bool* writable, bool* global,
             bool* user_ok, bool* exec_ok, bool* large);
   void page_fault(uint64_t addr, Access acc, bool user, bool present, bool rsvd);
+  // After an access to a device (MMIO, port I/O): if it changed the memory map (the guest moved
+  // a BAR), the cached translations must go before the next instruction; the current block ends
+  // (code_written) so that the execution loop calls check_memory_map().
+  void after_device_access() {
+    if (mem_.view() != map_) {
+      map_stale_ = true;
+      s_.code_written = true;
+    }
+  }
 
   CpuState& s_;
   AddressSpace& mem_;
   AddressSpace& io_;
   CpuTlb tlb_;
   const void* map_ = nullptr;
+  bool map_stale_ = false;
   uint64_t misses_ = 0;
   uint64_t generation_ = 0;
   unsigned large_entries_ = 0;  // entries filled from 2 MiB pages since the last full flush

@@ -75,6 +75,7 @@ void X86Cpu::reset_state(bool init) {
   mmu_.flush_tlb(true);
   irq_.fetch_and(kCpuIrqExit, std::memory_order_acq_rel);
   if (env_.lapic) env_.lapic->cpu_reset();
+  state_gen_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void X86Cpu::enter_long_mode(uint64_t cr3, uint64_t gdt_base, uint16_t gdt_limit, uint64_t rip,
@@ -99,6 +100,7 @@ void X86Cpu::enter_long_mode(uint64_t cr3, uint64_t gdt_base, uint16_t gdt_limit
   env_.rip = rip;
   env_.halted = false;
   mmu_.flush_tlb(true);
+  state_gen_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 namespace {

@@ -54,6 +54,11 @@ class X86Cpu : public Device, public CpuInterruptTarget {
   void enter_long_mode(uint64_t cr3, uint64_t gdt_base, uint16_t gdt_limit, uint64_t rip,
                        uint64_t rsi);
 
+  // Counts the times the state was set from outside the accelerator running it (reset, INIT,
+  // the direct-boot entry above): an accelerator that keeps the live state elsewhere (KVM)
+  // loads CpuState again when this changes. The software CPU runs on CpuState directly.
+  uint64_t state_generation() const { return state_gen_.load(std::memory_order_acquire); }
+
  protected:
   void do_reset() override { reset_state(false); }
 
@@ -64,6 +69,7 @@ class X86Cpu : public Device, public CpuInterruptTarget {
   std::atomic<uint32_t> irq_{0};
   std::atomic<uint8_t> sipi_vector_{0};
   std::function<void()> kick_;
+  std::atomic<uint64_t> state_gen_{0};
 };
 
 }  // namespace machina::x86

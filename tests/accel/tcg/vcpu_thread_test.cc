@@ -63,7 +63,7 @@ class VcpuThreadTest : public ::testing::Test {
     lapic_ = std::make_unique<FakeLapic>(cpu_);
     cpu_->set_local_interrupt_controller(lapic_.get());
     set_current_accel("tcg");
-    vcpu_ = accel_create_vcpu(*cpu_);
+    vcpu_ = std::move(accel_create_vcpu(*cpu_).value());
     ASSERT_NE(vcpu_, nullptr);
   }
   void TearDown() override {

@@ -12,6 +12,7 @@
 
         .text
 test_main:
+        USE_UD2_RETURN
         mov CMDLINE, %eax              /* the first four characters */
         cmp $0x73736170, %eax          /* "pass" */
         je .Lpass
@@ -44,7 +45,7 @@ test_main:
 .Luser:
         mov $3, %ebx
         CHECK_EQ %rbx, $4, "deliberate failure at CPL 3"
-        int $VEC_RETURN
+        USER_RETURN
 
         .data
 empty_idt:

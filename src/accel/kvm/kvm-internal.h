@@ -1,0 +1,57 @@
+// What the pieces of the KVM accelerator share (QEMU's kvm_int.h): the VM's file descriptors and
+// capabilities, ioctl helpers, vCPU file descriptors kept across CPU objects, and the memory
+// listener that keeps the memory slots.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "qapi/error.h"
+
+namespace machina::kvm {
+
+struct KvmState {
+  int fd = -1;     // /dev/kvm
+  int vm_fd = -1;  // the VM
+  int vcpu_mmap_size = 0;
+  int max_slots = 32;
+  bool readonly_mem = false;                      // KVM_CAP_READONLY_MEM: ROM slots
+  bool immediate_exit = false;                    // KVM_CAP_IMMEDIATE_EXIT
+  bool coalesced_mmio = false;                    // reported only
+  std::vector<kvm_cpuid_entry2> supported_cpuid;  // KVM_GET_SUPPORTED_CPUID
+  std::vector<uint32_t> msrs;                     // KVM_GET_MSR_INDEX_LIST
+};
+
+// The state once kvm_init succeeded, else nullptr.
+KvmState* kvm_state();
+
+// ioctl on a KVM file descriptor; returns -errno on failure (EINTR is retried for the calls
+// that are not KVM_RUN).
+int kvm_ioctl(int fd, unsigned long request, void* arg = nullptr);
+int kvm_ioctl_value(int fd, unsigned long request, unsigned long arg);
+// KVM_CHECK_EXTENSION on /dev/kvm (or the VM once it exists).
+int kvm_check_extension(int cap);
+
+// A vCPU file descriptor for `vcpu_id`: a parked one (KVM cannot destroy a vCPU before its VM,
+// so a CPU object that goes away leaves its descriptor for the next one with that id), or a new
+// one from KVM_CREATE_VCPU.
+// `reused` tells which: KVM refuses a new CPUID table once a vCPU has run, so a reused one keeps
+// the table it was given first (the same model: `model` must match what it was parked with).
+Result<int> kvm_get_vcpu_fd(unsigned long vcpu_id, const void* model, bool* reused);
+void kvm_park_vcpu_fd(unsigned long vcpu_id, int fd, const void* model);
+
+// Memory slots (kvm-memory-listener.cc): registers the listener on address_space_memory().
+Status kvm_memory_listener_init(KvmState& s);
+// Dirty-page logging on every RAM slot (prepared for migration; nothing reads the bitmap yet).
+Status kvm_set_dirty_logging(bool on);
+// The slots now in use (for tests and `info kvm`-style reports): guest address, size, readonly.
+struct KvmSlotInfo {
+  uint64_t gpa, size;
+  bool readonly;
+};
+std::vector<KvmSlotInfo> kvm_slots();
+
+}  // namespace machina::kvm

@@ -1,0 +1,327 @@
+// Runs the x86-64 test guests on an accelerator's vCPU thread (see x86_accel_runner.h).
+#include "accel/kvm/x86_accel_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "accel/kvm/kvm.h"
+#include "guest/x86/accel.h"
+#include "guest/x86/mailbox.h"
+#include "hw/core/qdev-monitor.h"
+#include "hw/i386/x86-direct-boot.h"
+#include "hw/intc/apic-bus.h"
+#include "hw/intc/apic.h"
+#include "hw/misc/testdev.h"
+#include "system/cpus.h"
+#include "system/runstate.h"
+#include "target/i386/x86-cpu.h"
+#include "util/qemu-timer.h"
+
+namespace machina::test {
+
+std::string x86_guest_dir() {
+  return MACHINA_X86_GUEST_DIR;
+}
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+MemoryRegionOps ops_of(std::function<uint64_t(uint64_t, unsigned)> rd,
+                       std::function<void(uint64_t, uint64_t, unsigned)> wr, unsigned max) {
+  MemoryRegionOps ops;
+  ops.read = std::move(rd);
+  ops.write = std::move(wr);
+  ops.valid.min_access_size = 1;
+  ops.valid.max_access_size = max;
+  ops.impl.min_access_size = 1;
+  ops.impl.max_access_size = max;
+  return ops;
+}
+
+}  // namespace
+
+std::string X86AccelRunner::unavailable_reason(const std::string& accel) {
+  if (accel != "kvm") return "";
+  if (kvm::kvm_enabled()) return "";
+  Status s = kvm::kvm_init(QemuOpts{});
+  if (!s.ok()) return "KVM is unusable on this host: " + s.message();
+  return "";
+}
+
+X86AccelRunner::X86AccelRunner(std::string accel) : accel_(std::move(accel)) {
+  virtual_clock_reset_for_test();
+  virtual_clock_resume();
+  set_current_accel(accel_);
+  auto check = [this](const Status& st, const char* what) {
+    if (!st.ok() && setup_error_.empty()) setup_error_ = std::string(what) + ": " + st.message();
+  };
+  check(ram_.init_ram(nullptr, "accel-test-ram", kRamSize), "guest RAM");
+  check(get_system_memory()->add_subregion(0, &ram_), "mapping guest RAM");
+  check(rom_.init_rom(nullptr, "accel-test-rom", ACC_ROM_SIZE), "ROM");
+  if (rom_.host_ptr()) {
+    for (uint64_t i = 0; i < ACC_ROM_SIZE / 8; i++) {
+      uint64_t w = ACC_ROM_WORD(i);
+      std::memcpy(rom_.host_ptr() + i * 8, &w, 8);
+    }
+  }
+  check(get_system_memory()->add_subregion(ACC_ROM, &rom_), "mapping the ROM");
+  check(window_.init_ram(nullptr, "accel-test-window", ACC_WIN_SIZE), "RAM window");
+  if (window_.host_ptr()) {
+    uint64_t m = ACC_WIN_MAGIC;
+    std::memcpy(window_.host_ptr(), &m, 8);
+  }
+  check(get_system_memory()->add_subregion(ACC_WIN_A, &window_), "mapping the RAM window");
+
+  debug_exit_.init_io(nullptr, "accel-test-debug-exit",
+                      ops_of([](uint64_t, unsigned) -> uint64_t { return 0; },
+                             [this](uint64_t, uint64_t v, unsigned) {
+                               value_ = static_cast<uint32_t>(v);
+                               reported_ = true;
+                             },
+                             4),
+                      4);
+  check(get_system_io()->add_subregion(GT_DEBUG_EXIT_PORT, &debug_exit_), "debug-exit port");
+  debugcon_.init_io(nullptr, "accel-test-debugcon",
+                    ops_of([](uint64_t, unsigned) -> uint64_t { return 0xe9; },
+                           [this](uint64_t, uint64_t v, unsigned) {
+                             if (console_.size() < 64 * 1024)
+                               console_.push_back(static_cast<char>(v));
+                           },
+                           1),
+                    1);
+  check(get_system_io()->add_subregion(GT_DEBUGCON_PORT, &debugcon_), "debug console port");
+  ports_.init_io(nullptr, "accel-test-ports",
+                 ops_of([this](uint64_t a, unsigned s) { return port_read(a, s); },
+                        [this](uint64_t a, uint64_t v, unsigned s) { port_write(a, v, s); }, 4),
+                 16);
+  check(get_system_io()->add_subregion(ACC_PORT_BASE, &ports_), "test ports");
+  mmio_.init_io(nullptr, "accel-test-mmio",
+                ops_of([this](uint64_t a, unsigned s) { return mmio_read(a, s); },
+                       [this](uint64_t a, uint64_t v, unsigned s) { mmio_write(a, v, s); }, 8),
+                0x1000);
+  check(get_system_memory()->add_subregion(ACC_MMIO, &mmio_), "test MMIO");
+
+  DeviceOptions o;
+  o.driver = kTypeTestdevGpio;
+  o.id = "accel-test-gpio";
+  auto d = qdev_device_add(o);
+  if (d.ok())
+    gpio_ = d.value();
+  else
+    check(d.status(), "machina-testdev-gpio");
+}
+
+X86AccelRunner::~X86AccelRunner() {
+  if (gpio_) gpio_->unparent();
+  MemoryTransaction t;
+  (void)get_system_memory()->del_subregion(&mmio_);
+  (void)get_system_io()->del_subregion(&ports_);
+  (void)get_system_io()->del_subregion(&debugcon_);
+  (void)get_system_io()->del_subregion(&debug_exit_);
+  (void)get_system_memory()->del_subregion(&window_);
+  (void)get_system_memory()->del_subregion(&rom_);
+  (void)get_system_memory()->del_subregion(&ram_);
+  set_current_accel("none");
+  virtual_clock_pause();
+}
+
+uint64_t X86AccelRunner::port_read(uint64_t addr, unsigned size) {
+  uint64_t mask = size >= 4 ? 0xffffffffu : (uint64_t{1} << (size * 8)) - 1;
+  switch (addr) {
+    case 0x0:
+      return port_scratch_ & mask;
+    case 0x4:
+      return ~port_scratch_ & mask;
+    case 0xc:
+      return (sink_sum_ & 0xffffff) | (sink_count_ << 24);
+    default:
+      return mask;
+  }
+}
+
+void X86AccelRunner::port_write(uint64_t addr, uint64_t v, unsigned size) {
+  uint64_t mask = size >= 4 ? 0xffffffffu : (uint64_t{1} << (size * 8)) - 1;
+  if (addr == 0x0) port_scratch_ = static_cast<uint32_t>(v & mask);
+  if (addr == 0x8) {
+    sink_sum_ += static_cast<uint32_t>(v & 0xff);
+    sink_count_++;
+  }
+}
+
+uint64_t X86AccelRunner::mmio_read(uint64_t addr, unsigned size) {
+  mmio_accesses_++;
+  uint64_t mask = size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
+  if (addr < 8) return (mmio_scratch_ >> (addr * 8)) & mask;
+  if (addr == 0x08) return ~mmio_scratch_ & mask;
+  if (addr == 0x10) return moves_ & mask;
+  if (addr == 0x18) return mmio_accesses_ & mask;
+  return mask;
+}
+
+void X86AccelRunner::mmio_write(uint64_t addr, uint64_t v, unsigned size) {
+  mmio_accesses_++;
+  if (addr < 8) {
+    unsigned n = std::min<unsigned>(size, static_cast<unsigned>(8 - addr));
+    for (unsigned i = 0; i < n; i++) {
+      unsigned sh = static_cast<unsigned>((addr + i) * 8);
+      mmio_scratch_ = (mmio_scratch_ & ~(uint64_t{0xff} << sh)) | (((v >> (i * 8)) & 0xff) << sh);
+    }
+  } else if (addr == 0x10 && (v == 1 || v == 2)) {
+    move_window(v == 1);
+  } else if (addr == 0x20) {
+    ApicMessage m;
+    m.dest = 0;
+    m.vector = static_cast<uint8_t>(v);
+    apic_bus_deliver(m);
+  }
+}
+
+void X86AccelRunner::move_window(bool to_b) {
+  if (to_b == window_at_b_) return;
+  MemoryTransaction t;
+  (void)get_system_memory()->del_subregion(&window_);
+  (void)get_system_memory()->add_subregion(to_b ? ACC_WIN_B : ACC_WIN_A, &window_);
+  window_at_b_ = to_b;
+  moves_++;
+  if (after_move) after_move(to_b);
+}
+
+uint64_t X86AccelRunner::mailbox(unsigned offset) const {
+  uint64_t v;
+  std::memcpy(&v, ram_.host_ptr() + GT_MAILBOX + offset, 8);
+  return v;
+}
+
+std::string X86AccelRunner::explain(const AccelOutcome& o) const {
+  if (!o.started) return "the guest never reached its start-up code (stopped: " + o.stop + ")";
+  auto exception_record = [&] {
+    return "vector " + hex(mailbox(GT_MB_VEC)) + " error " + hex(mailbox(GT_MB_ERR)) + " RIP " +
+           hex(mailbox(GT_MB_RIP)) + " CS " + hex(mailbox(GT_MB_CS)) + " RFLAGS " +
+           hex(mailbox(GT_MB_RFLAGS)) + " CR2 " + hex(mailbox(GT_MB_CR2)) + " (" +
+           std::to_string(mailbox(GT_MB_COUNT)) + " exceptions so far)";
+  };
+  if (!o.reported)
+    return "no report; the CPU stopped (" + o.stop + ") at RIP " + hex(o.rip) +
+           "; last exception: " + exception_record();
+  if (o.value == GT_PASS) return "";
+  if ((o.value & GT_UNEXPECTED_BASE) == GT_UNEXPECTED_BASE && o.value <= 0x1ffff)
+    return "unexpected exception: " + exception_record();
+  std::string name = "?";
+  uint64_t desc = mailbox(GT_MB_DESC);
+  if (desc && desc < kRamSize) {
+    const char* p = reinterpret_cast<const char*>(ram_.host_ptr() + desc);
+    name.assign(p, strnlen(p, std::min<uint64_t>(256, kRamSize - desc)));
+  }
+  return "check " + hex(o.value) + " failed: \"" + name + "\": actual " +
+         hex(mailbox(GT_MB_ACTUAL)) + ", expected " + hex(mailbox(GT_MB_EXPECTED)) +
+         "; last exception: " + exception_record();
+}
+
+AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmdline,
+                                 int timeout_ms) {
+  AccelOutcome o;
+  if (!setup_error_.empty()) {
+    o.explanation = setup_error_;
+    return o;
+  }
+  if (ran_) {
+    o.explanation = "an X86AccelRunner runs one guest";
+    return o;
+  }
+  ran_ = true;
+  DirectBootConfig cfg;
+  cfg.kernel = x86_guest_dir() + "/" + name + ".elf";
+  cfg.cmdline = cmdline;
+  cfg.below_4g_ram = kRamSize;
+  cfg.e820 = pc_e820_map(kRamSize, 0);
+  auto boot = x86_load_linux(cfg);
+  if (!boot.ok()) {
+    o.explanation = boot.message();
+    return o;
+  }
+  o.loaded = true;
+  const DirectBootState& st = boot.value();
+  auto cpu = make_object<x86::X86Cpu>(x86::x86_cpu_type_name("qemu64"));
+  if (!cpu) {
+    o.explanation = "could not create the qemu64 CPU";
+    return o;
+  }
+  // The CPU's local APIC, wired as the PC wires it (hw/i386/x86-cpus.cc).
+  {
+    auto a = object_new(kTypeApic);
+    if (!a.ok()) {
+      o.explanation = a.message();
+      return o;
+    }
+    apic_ = static_cast<Apic*>(a.value().get());
+    apic_->initial_id = 0;
+    Status st = cpu->add_child("lapic", apic_);
+    apic_->set_cpu(cpu.get());
+    apic_->set_bsp(true);
+    if (st.ok()) st = apic_->realize();
+    if (st.ok()) st = get_system_memory()->add_subregion(0xfee00000, apic_->mmio(), 0x1000);
+    if (!st.ok()) {
+      o.explanation = "local APIC: " + st.message();
+      return o;
+    }
+    cpu->set_local_interrupt_controller(apic_);
+  }
+  // The one description of the 64-bit entry state, whichever accelerator loads it.
+  cpu->enter_long_mode(st.cr3, st.gdt_base, st.gdt_limit, st.entry, st.zero_page);
+  auto vcpu = accel_create_vcpu(*cpu);
+  if (!vcpu.ok() || !vcpu.value()) {
+    o.explanation = vcpu.ok() ? "no vCPU for accelerator " + accel_ : vcpu.message();
+    o.stop = "error";
+    return o;
+  }
+  set_no_reboot(true);  // a triple fault becomes a shutdown request, seen below
+  auto t0 = std::chrono::steady_clock::now();
+  vcpu.value()->resume();
+  for (;;) {
+    if (reported_) {
+      o.stop = "port";
+      break;
+    }
+    if (vcpu.value()->failed()) {
+      o.stop = "error";
+      break;
+    }
+    if (shutdown_requested()) {
+      o.stop = "triple fault";
+      (void)handle_shutdown_request();
+      break;
+    }
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(timeout_ms)) {
+      o.stop = "timeout";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  vcpu.value()->pause();
+  o.rip = cpu->state().rip;
+  vcpu.value().reset();
+  (void)get_system_memory()->del_subregion(apic_->mmio());
+  cpu->set_local_interrupt_controller(nullptr);
+  apic_->unparent();
+  apic_ = nullptr;
+  set_no_reboot(false);
+  o.started = mailbox(GT_MB_MAGIC) == GT_MAGIC_VALUE;
+  o.reported = reported_;
+  o.value = value_;
+  o.console = console_;
+  o.explanation = explain(o);
+  if (!o.console.empty() && o.value != GT_PASS) o.explanation += "\nguest console:\n" + o.console;
+  return o;
+}
+
+}  // namespace machina::test

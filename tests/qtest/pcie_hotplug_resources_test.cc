@@ -138,7 +138,12 @@ TEST_F(PcieHotplugResourcesTest, AHundredCyclesLeaveNothingBehind) {
     EXPECT_NE(e["event"], "DEVICE_DELETED") << "extra event: " << e.dump();
   }
   EXPECT_EQ(open_fd_count(m().pid()), fds);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine keeps freed memory resident by design; leaks are its leak checker's job.
+  (void)rss;
+#else
   EXPECT_LT(rss_kib(m().pid()) - rss, 2048) << "resident memory grew over 90 cycles";
+#endif
   EXPECT_EQ(qmp("blockdev-del", {{"node-name", "disk0"}}), kOk);
 }
 

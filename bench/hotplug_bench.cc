@@ -3,12 +3,13 @@
 //   device_add reply; device_add -> the guest sees vda; device_del reply;
 //   device_del -> the guest's vda is gone; device_del -> DEVICE_DELETED for the device.
 // The guest polls /sys/block every millisecond and prints a line on the serial console when vda
-// comes and goes (computed markers, so that the typed command's echo does not match); times are host wall clock (DEVICE_DELETED: the event's own timestamp). Both
-// run with the q35 default hot-plug (ACPI PCI hot-plug in QEMU 7.2) unless --native, which
-// passes -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off to both (Linux's pciehp then
-// waits 5 s after the attention button by design).
-// Prints medians (ms) and machina/QEMU ratios; --json PATH also writes them.
-// Usage: hotplug_bench [--runs N] [--native] [--machina PATH] [--qemu PATH] [--guest DIR]
+// comes and goes (computed markers, so that the typed command's echo does not match); times are
+// host wall clock (DEVICE_DELETED: the event's own timestamp). Both run with the q35 default
+// hot-plug (ACPI PCI hot-plug in QEMU 7.2) unless --native, which passes -global
+// ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off to both (Linux's pciehp then waits 5 s after
+// the attention button by design). Prints medians (ms) and machina/QEMU ratios; --json PATH also
+// writes them. Usage: hotplug_bench [--runs N] [--native] [--machina PATH] [--qemu PATH] [--guest
+// DIR]
 //                      [--json PATH]
 #include <unistd.h>
 
@@ -119,8 +120,8 @@ std::map<std::string, std::vector<double>> measure(const std::string& binary,
 int main(int argc, char** argv) {
   int runs = 5;
   bool native = false;
-  std::string machina = MACHINA_BINARY_PATH, qemu = "/usr/bin/qemu-system-x86_64", guest = MACHINA_GUEST_DIR,
-              json_path;
+  std::string machina = MACHINA_BINARY_PATH, qemu = "/usr/bin/qemu-system-x86_64",
+              guest = MACHINA_GUEST_DIR, json_path;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (k == "--native") native = true;

@@ -244,7 +244,9 @@ std::string net_script(uint16_t http_port) {
          // the first answer, not a fixed time: a loaded host may need longer.
          "(for i in 1 2 3; do echo guest-hello | nc -l -p 7777 && touch /tmp/fwd-done; done) &\n"
          "i=0; while [ ! -e /tmp/fwd-done ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done\n"
-         "echo fwd_done=$([ -e /tmp/fwd-done ] && echo yes || echo no)\n";
+         "echo fwd_done=$([ -e /tmp/fwd-done ] && echo yes || echo no)\n"
+         // slirp still has to hand the answer to the host's socket: do not power off at once.
+         "sleep 3\n";
 }
 
 // A TCP socket on 127.0.0.1 (port 0: any free one).

@@ -3,15 +3,12 @@
 // CPU (system/cpus.h), woken from HLT by interrupt requests, kicked out of KVM_RUN for pause,
 // reset and exit.
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <thread>
 
 #include "accel/kvm/kvm-cpu-exec.h"
-#include "system/cpus.h"
+#include "accel/vcpu-thread.h"
 #include "system/runstate.h"
-#include "util/bql.h"
 #include "util/main-loop.h"
 
 namespace machina::kvm {
@@ -20,13 +17,12 @@ namespace {
 
 using x86::X86Cpu;
 
-class KvmVcpu final : public Vcpu {
+class KvmVcpu final : public VcpuThread {
  public:
-  KvmVcpu(X86Cpu& cpu, std::unique_ptr<KvmCpuExec> exec) : cpu_(cpu), exec_(std::move(exec)) {
+  KvmVcpu(X86Cpu& cpu, std::unique_ptr<KvmCpuExec> exec) : VcpuThread(cpu), exec_(std::move(exec)) {
     cpu_.set_kick([this] {
       exec_->kick();
-      std::lock_guard g(lock_);
-      cv_.notify_all();
+      wake();
     });
     thread_ = std::thread([this] { thread_main(); });
     cpus_register(this);
@@ -40,61 +36,18 @@ class KvmVcpu final : public Vcpu {
 
   bool failed() const override { return failed_.load(); }
 
-  void resume() override {
-    std::lock_guard g(lock_);
-    run_ = true;
-    cv_.notify_all();
-  }
-
-  void pause() override {
-    {
-      std::lock_guard g(lock_);
-      run_ = false;
-    }
-    if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) return;
-    cpu_.raise_interrupt(x86::kCpuIrqExit);
-    BqlUnlockGuard unlocked;  // the vCPU may be waiting for the big lock to finish an exit
-    std::unique_lock g(lock_);
-    cv_.wait(g, [this] { return parked_ || exited_; });
-  }
-
-  void terminate() override {
-    {
-      std::lock_guard g(lock_);
-      quit_ = true;
-      cv_.notify_all();
-    }
-    cpu_.raise_interrupt(x86::kCpuIrqExit);
-    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) {
-      BqlUnlockGuard unlocked;
-      thread_.join();
-    }
-  }
-
  private:
   // The guest cannot go on: report, and stop the VM as QEMU does (query-status: internal-error).
   void internal_error() {
     std::fprintf(stderr, "%s\n", exec_->error().c_str());
     failed_ = true;
-    {
-      std::lock_guard g(lock_);
-      run_ = false;
-    }
+    stop_self();
     run_on_main_loop([] { vm_stop(RunState::InternalError); });
   }
 
   void thread_main() {
     exec_->set_thread(true);
-    for (;;) {
-      {
-        std::unique_lock g(lock_);
-        parked_ = true;
-        cv_.notify_all();
-        cv_.wait(g, [this] { return quit_ || run_; });
-        if (quit_) break;
-        parked_ = false;
-        cpu_.lower_interrupt(x86::kCpuIrqExit);
-      }
+    while (park()) {
       KvmExitReason r = exec_->run();
       // The CPU object shows what the guest did (info registers, a stopped test guest).
       if (r != KvmExitReason::Error) {
@@ -103,23 +56,17 @@ class KvmVcpu final : public Vcpu {
         }
       }
       switch (r) {
-        case KvmExitReason::Halted: {
-          std::unique_lock g(lock_);
-          cv_.wait(g, [this] { return quit_ || !run_ || exec_->has_work(); });
+        case KvmExitReason::Halted:
+          wait_halted([this] { return exec_->has_work(); });
           break;
-        }
-        case KvmExitReason::TripleFault: {
-          std::lock_guard g(lock_);
-          run_ = false;  // stays stopped until the reset resumes the vCPUs
+        case KvmExitReason::TripleFault:
+          stop_self();  // stays stopped until the reset resumes the vCPUs
           qemu_system_reset_request("guest-reset");
           break;
-        }
-        case KvmExitReason::Stop: {
-          std::lock_guard g(lock_);
-          run_ = false;
+        case KvmExitReason::Stop:
+          stop_self();
           qemu_system_shutdown_request("guest-shutdown", true);
           break;
-        }
         case KvmExitReason::Error:
           internal_error();
           break;
@@ -128,18 +75,11 @@ class KvmVcpu final : public Vcpu {
       }
     }
     exec_->set_thread(false);
-    std::lock_guard g(lock_);
-    exited_ = true;
-    cv_.notify_all();
+    mark_exited();
   }
 
-  X86Cpu& cpu_;
   std::unique_ptr<KvmCpuExec> exec_;
-  std::mutex lock_;
-  std::condition_variable cv_;
-  bool run_ = false, quit_ = false, parked_ = false, exited_ = false;
   std::atomic<bool> failed_{false};
-  std::thread thread_;
 };
 
 struct Registration {

@@ -1,13 +1,10 @@
 // The software CPU's vCPU threads: one thread per CPU running CpuExec, stopped and resumed with
 // the VM, woken from HLT by interrupt requests, and kicked out of its loop for pause and exit.
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "accel/tcg/tcg-cpu-exec.h"
-#include "system/cpus.h"
+#include "accel/vcpu-thread.h"
 #include "system/runstate.h"
-#include "util/bql.h"
 
 namespace machina::tcg {
 
@@ -15,13 +12,10 @@ namespace {
 
 using x86::X86Cpu;
 
-class TcgVcpu final : public Vcpu {
+class TcgVcpu final : public VcpuThread {
  public:
-  explicit TcgVcpu(X86Cpu& cpu) : cpu_(cpu), exec_(cpu) {
-    cpu_.set_kick([this] {
-      std::lock_guard g(lock_);
-      cv_.notify_all();
-    });
+  explicit TcgVcpu(X86Cpu& cpu) : VcpuThread(cpu), exec_(cpu) {
+    cpu_.set_kick([this] { wake(); });
     thread_ = std::thread([this] { thread_main(); });
     cpus_register(this);
   }
@@ -32,80 +26,29 @@ class TcgVcpu final : public Vcpu {
     cpu_.set_kick(nullptr);
   }
 
-  void resume() override {
-    std::lock_guard g(lock_);
-    run_ = true;
-    cv_.notify_all();
-  }
-
-  void pause() override {
-    {
-      std::lock_guard g(lock_);
-      run_ = false;
-    }
-    if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) return;
-    cpu_.raise_interrupt(x86::kCpuIrqExit);  // takes lock_ to wake a halted vCPU
-    BqlUnlockGuard unlocked;  // the vCPU may be waiting for the big lock to finish an access
-    std::unique_lock g(lock_);
-    cv_.wait(g, [this] { return parked_ || exited_; });
-  }
-
-  void terminate() override {
-    {
-      std::lock_guard g(lock_);
-      quit_ = true;
-      cv_.notify_all();
-    }
-    cpu_.raise_interrupt(x86::kCpuIrqExit);
-    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) {
-      BqlUnlockGuard unlocked;
-      thread_.join();
-    }
-  }
-
  private:
   void thread_main() {
-    for (;;) {
-      {
-        std::unique_lock g(lock_);
-        parked_ = true;
-        cv_.notify_all();
-        cv_.wait(g, [this] { return quit_ || run_; });
-        if (quit_) break;
-        parked_ = false;
-        cpu_.lower_interrupt(x86::kCpuIrqExit);
-      }
+    while (park()) {
       ExitReason r = ExitReason::Budget;
       while (r == ExitReason::Budget) r = exec_.run(kSlice);
       switch (r) {
-        case ExitReason::Halted: {
-          std::unique_lock g(lock_);
-          cv_.wait(g, [this] { return quit_ || !run_ || exec_.has_work(); });
+        case ExitReason::Halted:
+          wait_halted([this] { return exec_.has_work(); });
           break;
-        }
-        case ExitReason::TripleFault: {
-          std::lock_guard g(lock_);
-          run_ = false;  // stays stopped until the reset resumes the vCPUs
+        case ExitReason::TripleFault:
+          stop_self();  // stays stopped until the reset resumes the vCPUs
           qemu_system_reset_request("guest-reset");
           break;
-        }
         default:
           break;
       }
     }
-    std::lock_guard g(lock_);
-    exited_ = true;
-    cv_.notify_all();
+    mark_exited();
   }
 
   static constexpr uint64_t kSlice = 1 << 20;
 
-  X86Cpu& cpu_;
   CpuExec exec_;
-  std::mutex lock_;
-  std::condition_variable cv_;
-  bool run_ = false, quit_ = false, parked_ = false, exited_ = false;
-  std::thread thread_;
 };
 
 struct Registration {

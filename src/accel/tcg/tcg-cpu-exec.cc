@@ -161,8 +161,17 @@ ExitReason CpuExec::run(uint64_t budget) {
     uint64_t generation = mmu_.generation();
     env_.code_page_host = host - (paddr & 0xfff);
     env_.code_written = false;
-    for (; insn != end; ++insn) {
+    const FastOp* fast = tb->fast_ops();
+    for (; insn != end; ++insn, ++fast) {
       env_.irq_shadow = false;
+      if (*fast) {
+        FastResult fr = (*fast)(env_, mmu_, *insn);
+        if (fr != FastResult::Fallback) {
+          icount_++;
+          if (fr == FastResult::Jump || env_.code_written) break;
+          continue;
+        }
+      }
       uint64_t next = env_.rip + insn->len;
       StepResult r = execute(env_, mmu_, *insn);
       icount_++;

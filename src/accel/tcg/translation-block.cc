@@ -76,7 +76,7 @@ const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, 
   }
   if (n == 0) return nullptr;
 
-  size_t need = sizeof(TranslationBlock) + n * sizeof(DecodedInsn) + bytes;
+  size_t need = sizeof(TranslationBlock) + n * (sizeof(DecodedInsn) + sizeof(x86::FastOp)) + bytes;
   need = (need + 7) & ~size_t{7};
   if (used_ + need > kArenaBytes) flush();
   auto* tb = new (reinterpret_cast<uint8_t*>(arena_.get()) + used_) TranslationBlock;
@@ -85,7 +85,11 @@ const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, 
   tb->nbytes = static_cast<uint16_t>(bytes);
   tb->ninsn = static_cast<uint16_t>(n);
   auto* dst = const_cast<DecodedInsn*>(tb->insns());
-  for (unsigned i = 0; i < n; i++) new (&dst[i]) DecodedInsn(insns[i]);
+  auto* fast = const_cast<x86::FastOp*>(tb->fast_ops());
+  for (unsigned i = 0; i < n; i++) {
+    new (&dst[i]) DecodedInsn(insns[i]);
+    fast[i] = x86::select_fast_op(insns[i]);
+  }
   std::memcpy(const_cast<uint8_t*>(tb->bytes()), host, bytes);
   index_[slot(paddr)] = tb;
   translations_++;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "target/i386/decode.h"
+#include "target/i386/interp-fast.h"
 
 namespace machina::tcg {
 
@@ -21,11 +22,15 @@ struct TranslationBlock {
   uint64_t paddr = 0;  // of the first instruction
   uint16_t nbytes = 0;
   uint16_t ninsn = 0;
-  // Followed in the arena by x86::DecodedInsn[ninsn], then the nbytes bytes.
+  // Followed in the arena by x86::DecodedInsn[ninsn], their fast-path handlers
+  // (x86::FastOp[ninsn], nullptr where there is none), then the nbytes bytes.
   const x86::DecodedInsn* insns() const {
     return reinterpret_cast<const x86::DecodedInsn*>(this + 1);
   }
-  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(insns() + ninsn); }
+  const x86::FastOp* fast_ops() const {
+    return reinterpret_cast<const x86::FastOp*>(insns() + ninsn);
+  }
+  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(fast_ops() + ninsn); }
 };
 
 class TbCache {

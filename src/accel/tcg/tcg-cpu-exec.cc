@@ -156,32 +156,38 @@ ExitReason CpuExec::run(uint64_t budget) {
     }
 
     // The block, while execution goes straight on and the address space stays the same.
-    const DecodedInsn* insn = tb->insns();
-    const DecodedInsn* end = insn + tb->ninsn;
-    uint64_t generation = mmu_.generation();
-    env_.code_page_host = host - (paddr & 0xfff);
-    env_.code_written = false;
-    const FastOp* fast = tb->fast_ops();
-    for (; insn != end; ++insn, ++fast) {
-      env_.irq_shadow = false;
-      if (*fast) {
-        FastResult fr = (*fast)(env_, mmu_, *insn);
-        if (fr != FastResult::Fallback) {
-          icount_++;
-          if (fr == FastResult::Jump || env_.code_written) break;
-          continue;
-        }
-      }
-      uint64_t next = env_.rip + insn->len;
-      StepResult r = execute(env_, mmu_, *insn);
-      icount_++;
+    // Interrupts are taken between blocks only, so an interrupt shadow (STI, MOV SS) covers the
+    // first instruction of the block after the one that set it, and ends with it.
+    CpuState& env = env_;
+    X86Mmu& mmu = mmu_;
+    const FastInsn* at = tb->insns();
+    uint64_t generation = mmu.generation();
+    uint64_t done = 0;
+    bool triple_fault = false;
+    env.code_page_host = host - (paddr & 0xfff);
+    env.code_written = false;
+    env.irq_shadow = false;
+    for (;;) {
+      // The handlers run the block as far as they can (interp-fast.h) ...
+      const FastInsn* stop = at->fn(env, mmu, at);
+      done += stop - at;
+      if (env.fast_exit != kFastFallback) break;  // end of block, jump, or code written
+      // ... and the general interpreter the instruction they left.
+      uint64_t next = env.rip + stop->d.len;
+      StepResult r = execute(env, mmu, stop->d);
+      done++;
       if (r != StepResult::Ok) {
-        if (!finish(r)) return ExitReason::TripleFault;
+        triple_fault = !finish(r);
         break;
       }
-      // A jump, a store into this code page, or a new address space: look the code up again.
-      if (env_.rip != next || env_.code_written || mmu_.generation() != generation) break;
+      // A jump, a store into this code page, a new address space or an interrupt shadow: look
+      // the code (and pending interrupts) up again.
+      if (env.rip != next || env.code_written || mmu.generation() != generation || env.irq_shadow)
+        break;
+      at = stop + 1;
     }
+    icount_ += done;
+    if (triple_fault) return ExitReason::TripleFault;
   }
   return ExitReason::Budget;
 }

@@ -1,6 +1,7 @@
 // Translation blocks: see translation-block.h.
 #include "accel/tcg/translation-block.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -10,13 +11,13 @@ using x86::DecodedInsn;
 
 namespace {
 
-// Instructions after which straight-line decoding stops: control transfers (the next
-// instruction may never run, and what follows an unconditional one is often data) and HLT.
+// Instructions after which straight-line decoding stops: control transfers other than
+// conditional jumps (what follows an unconditional one is often data; a block goes on past a
+// Jcc, and is left where the jump is taken) and HLT.
 bool ends_block(const DecodedInsn& d) {
   unsigned op = d.opcode;
   switch (op) {
-    case 0x70 ... 0x7f:  // Jcc rel8
-    case 0x9a:           // CALL far
+    case 0x9a:  // CALL far
     case 0xc2:
     case 0xc3:  // RET
     case 0xca:
@@ -35,8 +36,7 @@ bool ends_block(const DecodedInsn& d) {
     case 0x107:  // SYSCALL, SYSRET
     case 0x10b:  // UD2
     case 0x134:
-    case 0x135:            // SYSENTER, SYSEXIT
-    case 0x180 ... 0x18f:  // Jcc rel32
+    case 0x135:  // SYSENTER, SYSEXIT
       return true;
     case 0xff:  // CALL/JMP indirect and far
       return d.reg >= 2 && d.reg <= 5;
@@ -49,10 +49,14 @@ bool ends_block(const DecodedInsn& d) {
 
 TbCache::TbCache()
     // Not value-initialized: only the part blocks are written to becomes resident.
-    : arena_(new uint64_t[kArenaBytes / 8]), index_(size_t{1} << kIndexBits) {}
+    : arena_(new uint64_t[kArenaBytes / 8]),
+      index_(static_cast<const TranslationBlock**>(
+          std::calloc(size_t{1} << kIndexBits, sizeof(const TranslationBlock*)))) {
+  if (!index_) throw std::bad_alloc();
+}
 
 void TbCache::flush() {
-  std::fill(index_.begin(), index_.end(), nullptr);
+  std::fill(index_.get(), index_.get() + (size_t{1} << kIndexBits), nullptr);
   used_ = 0;
   flushes_++;
 }
@@ -76,7 +80,7 @@ const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, 
   }
   if (n == 0) return nullptr;
 
-  size_t need = sizeof(TranslationBlock) + n * (sizeof(DecodedInsn) + sizeof(x86::FastOp)) + bytes;
+  size_t need = sizeof(TranslationBlock) + (n + 1) * sizeof(x86::FastInsn) + bytes;
   need = (need + 7) & ~size_t{7};
   if (used_ + need > kArenaBytes) flush();
   auto* tb = new (reinterpret_cast<uint8_t*>(arena_.get()) + used_) TranslationBlock;
@@ -84,12 +88,10 @@ const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, 
   tb->paddr = paddr;
   tb->nbytes = static_cast<uint16_t>(bytes);
   tb->ninsn = static_cast<uint16_t>(n);
-  auto* dst = const_cast<DecodedInsn*>(tb->insns());
-  auto* fast = const_cast<x86::FastOp*>(tb->fast_ops());
-  for (unsigned i = 0; i < n; i++) {
-    new (&dst[i]) DecodedInsn(insns[i]);
-    fast[i] = x86::select_fast_op(insns[i]);
-  }
+  auto* dst = const_cast<x86::FastInsn*>(tb->insns());
+  for (unsigned i = 0; i < n; i++)
+    new (&dst[i]) x86::FastInsn{x86::select_fast_op(insns[i]), insns[i]};
+  new (&dst[n]) x86::FastInsn{&x86::fast_end_of_block, {}};
   std::memcpy(const_cast<uint8_t*>(tb->bytes()), host, bytes);
   index_[slot(paddr)] = tb;
   translations_++;

@@ -1,8 +1,9 @@
-// Translation blocks of the software CPU: straight runs of decoded instructions from one guest
-// page, keyed by the physical address of their first instruction, each with a copy of the bytes
-// it was decoded from. A block is used only while memory still holds those bytes (compared on
-// every entry), so code that is modified (Linux patches its own text: alternatives, static keys,
-// jump labels) or replaced (a new process at the same address) is always decoded afresh, without
+// Translation blocks of the software CPU: runs of decoded instructions from one guest page,
+// going on past conditional jumps (left where one is taken), each with its fast-path handlers,
+// keyed by the physical address of their first instruction, each with a copy of the bytes it was
+// decoded from. A block is used only while memory still holds those bytes (compared on every
+// entry), so code that is modified (Linux patches its own text: alternatives, static keys, jump
+// labels) or replaced (a new process at the same address) is always decoded afresh, without
 // tracking writes to code pages.
 //
 // Blocks live in one arena; when it is full everything is dropped and decoding starts over (as
@@ -10,10 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
-#include <vector>
 
-#include "target/i386/decode.h"
 #include "target/i386/interp-fast.h"
 
 namespace machina::tcg {
@@ -22,21 +22,16 @@ struct TranslationBlock {
   uint64_t paddr = 0;  // of the first instruction
   uint16_t nbytes = 0;
   uint16_t ninsn = 0;
-  // Followed in the arena by x86::DecodedInsn[ninsn], their fast-path handlers
-  // (x86::FastOp[ninsn], nullptr where there is none), then the nbytes bytes.
-  const x86::DecodedInsn* insns() const {
-    return reinterpret_cast<const x86::DecodedInsn*>(this + 1);
-  }
-  const x86::FastOp* fast_ops() const {
-    return reinterpret_cast<const x86::FastOp*>(insns() + ninsn);
-  }
-  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(fast_ops() + ninsn); }
+  // Followed in the arena by x86::FastInsn[ninsn + 1] (each decoded instruction with its
+  // handler; the last entry ends the block), then the nbytes bytes.
+  const x86::FastInsn* insns() const { return reinterpret_cast<const x86::FastInsn*>(this + 1); }
+  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(insns() + ninsn + 1); }
 };
 
 class TbCache {
  public:
   static constexpr unsigned kMaxInsns = 32;
-  static constexpr size_t kArenaBytes = size_t{3} << 20;
+  static constexpr size_t kArenaBytes = size_t{32} << 20;
 
   TbCache();
 
@@ -51,7 +46,7 @@ class TbCache {
   uint64_t flushes() const { return flushes_; }
 
  private:
-  static constexpr unsigned kIndexBits = 15;
+  static constexpr unsigned kIndexBits = 18;
   static unsigned slot(uint64_t paddr) {
     return unsigned((paddr ^ (paddr >> kIndexBits) ^ (paddr >> (2 * kIndexBits))) &
                     ((1u << kIndexBits) - 1));
@@ -60,7 +55,11 @@ class TbCache {
 
   std::unique_ptr<uint64_t[]> arena_;  // 8-byte aligned storage
   size_t used_ = 0;                    // in bytes
-  std::vector<const TranslationBlock*> index_;
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
+  // calloc'ed: the slots never used stay untouched zero pages.
+  std::unique_ptr<const TranslationBlock*[], FreeDeleter> index_;
   uint64_t translations_ = 0, flushes_ = 0;
 };
 

@@ -94,12 +94,13 @@ struct PendingException {
 
 // The kind of the last flag-setting operation; flags are computed from it on demand.
 enum class CcOp : uint8_t {
-  Flags,  // aux holds the arithmetic flags already computed
-  Logic,  // AND/OR/XOR/TEST: CF=OF=AF=0
-  Add,    // a + b (+ aux carry-in)
-  Sub,    // a - b (- aux borrow-in)
-  Inc,    // a + 1, aux holds the preserved CF
-  Dec,    // a - 1, aux holds the preserved CF
+  Flags,   // aux holds the arithmetic flags already computed
+  Logic,   // AND/OR/XOR/TEST: CF=OF=AF=0
+  Add,     // a + b (+ aux carry-in)
+  Sub,     // a - b (- aux borrow-in)
+  Inc,     // a + 1, aux holds the preserved CF
+  Dec,     // a - 1, aux holds the preserved CF
+  Result,  // ZF, SF and PF from res; CF, OF and AF as computed, in aux (shifts, multiplies)
 };
 
 struct LazyFlags {
@@ -219,6 +220,8 @@ struct CpuState {
   // decoded instructions from) set `code_written`, so that the loop decodes again from memory.
   bool code_written = false;
   const uint8_t* code_page_host = nullptr;
+  // Why a run of fast-path handlers (interp-fast.h) stopped.
+  uint8_t fast_exit = 0;
   // The local APIC (CR8, IA32_APIC_BASE, interrupt acknowledge); nullptr: none.
   LocalInterruptController* lapic = nullptr;
   // Time base for RDTSC (nanoseconds of the virtual clock); nullptr: a counter in the state.

@@ -32,6 +32,8 @@ uint64_t CpuState::arith_flags() const {
       return c.aux & kArithFlags;
     case CcOp::Logic:
       return szp(r, c.size);
+    case CcOp::Result:
+      return szp(r, c.size) | (c.aux & (kCF | kOF | kAF));
     case CcOp::Add: {
       uint64_t f = szp(r, c.size);
       if (c.aux ? r <= a : r < a) f |= kCF;
@@ -68,6 +70,9 @@ bool CpuState::cf() const {
   switch (c.op) {
     case CcOp::Logic:
       return false;
+    case CcOp::Flags:
+    case CcOp::Result:
+      return c.aux & kCF;
     case CcOp::Add:
       return c.aux ? (c.res & m) <= (c.a & m) : (c.res & m) < (c.a & m);
     case CcOp::Sub:

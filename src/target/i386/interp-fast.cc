@@ -10,7 +10,7 @@ namespace machina::x86 {
 
 namespace {
 
-using R = FastResult;
+using R = const FastInsn*;
 
 template <unsigned S>
 constexpr uint64_t kMask = S == 8 ? ~0ull : (1ull << (S * 8)) - 1;
@@ -78,9 +78,22 @@ inline void store(uint8_t* p, uint64_t v) {
   __builtin_memcpy(p, &v, S);
 }
 
-inline R next(CpuState& s, const DecodedInsn& d) {
-  s.rip += d.len;
-  return R::Next;
+// Ends the instruction at `p` and goes on with the next one.
+inline R next(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  s.rip += at->d.len;
+  if (s.code_written) {
+    s.fast_exit = kFastCodeWritten;
+    return at + 1;
+  }
+  return at[1].fn(s, m, at + 1);
+}
+inline R jumped(CpuState& s, const FastInsn* at) {
+  s.fast_exit = kFastJump;
+  return at + 1;
+}
+inline R fallback(CpuState& s, const FastInsn* at) {
+  s.fast_exit = kFastFallback;
+  return at;
 }
 
 // --- flags
@@ -93,15 +106,29 @@ inline void set_cc(CpuState& s, CcOp op, unsigned size, uint64_t a, uint64_t b, 
   s.cc.res = r;
   s.cc.aux = aux;
 }
-inline void set_flags(CpuState& s, uint64_t f) {
-  s.cc.op = CcOp::Flags;
-  s.cc.aux = f;
+// ZF, SF and PF of `res` (computed when asked for), and CF and OF as given.
+inline void set_result_flags(CpuState& s, unsigned size, uint64_t res, uint64_t cf_of) {
+  s.cc.op = CcOp::Result;
+  s.cc.size = static_cast<uint8_t>(size);
+  s.cc.res = res;
+  s.cc.aux = cf_of;
 }
 inline bool carry(const CpuState& s) {
   const LazyFlags& c = s.cc;
-  if (c.op == CcOp::Logic) return false;
-  if (c.op == CcOp::Flags) return c.aux & kCF;
-  return s.cf();
+  uint64_t m = mask_of(c.size);
+  switch (c.op) {
+    case CcOp::Logic:
+      return false;
+    case CcOp::Flags:
+    case CcOp::Result:
+      return c.aux & kCF;
+    case CcOp::Add:
+      return c.aux ? (c.res & m) <= (c.a & m) : (c.res & m) < (c.a & m);
+    case CcOp::Sub:
+      return c.aux ? (c.a & m) <= (c.b & m) : (c.a & m) < (c.b & m);
+    default:
+      return s.cf();
+  }
 }
 // Condition `cc` (the low nibble of Jcc/SETcc/CMOVcc), straight from the operands of the last
 // compare or logic operation where possible.
@@ -136,23 +163,30 @@ bool cond(const CpuState& s, unsigned cc) {
     }
     return (cc & 1) ? !r : r;
   }
-  if (c.op == CcOp::Logic) {
+  if (c.op == CcOp::Logic || c.op == CcOp::Result) {
     uint64_t v = c.res & m;
+    uint64_t cf_of = c.op == CcOp::Result ? c.aux : 0;
     switch (cc >> 1) {
       case 0:
+        r = cf_of & kOF;
+        break;
       case 1:
-        r = false;
+        r = cf_of & kCF;
         break;
       case 2:
-      case 3:
         r = v == 0;
         break;
+      case 3:
+        r = (cf_of & kCF) || v == 0;
+        break;
       case 4:
-      case 6:
         r = msb(v, size);
         break;
+      case 6:
+        r = msb(v, size) != bool(cf_of & kOF);
+        break;
       case 7:
-        r = v == 0 || msb(v, size);
+        r = v == 0 || msb(v, size) != bool(cf_of & kOF);
         break;
       default:
         goto general;
@@ -219,17 +253,19 @@ inline uint64_t alu(CpuState& s, uint64_t a, uint64_t b) {
 
 // ALU r/m, reg (DstRm) or reg, r/m.
 template <unsigned S, unsigned Op, bool DstRm>
-R alu_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R alu_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   unsigned dst = DstRm ? d.rm : d.reg, src = DstRm ? d.reg : d.rm;
   uint64_t r = alu<S, Op>(s, get<S>(s, d, dst), get<S>(s, d, src));
   if (Op != 7) set<S>(s, d, dst, r);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, unsigned Op, bool DstRm>
-R alu_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R alu_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   constexpr bool kWrites = DstRm && Op != 7;
   uint8_t* p = host<S, kWrites>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   uint64_t v = load<S>(p);
   if (DstRm) {
     uint64_t r = alu<S, Op>(s, v, get<S>(s, d, d.reg));
@@ -238,46 +274,52 @@ R alu_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
     uint64_t r = alu<S, Op>(s, get<S>(s, d, d.reg), v);
     if (Op != 7) set<S>(s, d, d.reg, r);
   }
-  return next(s, d);
+  return next(s, m, at);
 }
 // ALU r/m, imm (80/81/83) and AL/eAX, imm (Acc).
 template <unsigned S, unsigned Op>
-R alu_imm_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R alu_imm_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t r = alu<S, Op>(s, get<S>(s, d, d.rm), d.imm);
   if (Op != 7) set<S>(s, d, d.rm, r);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, unsigned Op>
-R alu_imm_acc(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R alu_imm_acc(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t r = alu<S, Op>(s, get<S>(s, d, RAX), d.imm);
   if (Op != 7) set<S>(s, d, RAX, r);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, unsigned Op>
-R alu_imm_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R alu_imm_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint8_t* p = host<S, Op != 7>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   uint64_t r = alu<S, Op>(s, load<S>(p), d.imm);
   if (Op != 7) store<S>(p, r);
-  return next(s, d);
+  return next(s, m, at);
 }
 // TEST r/m, reg (84/85) and TEST r/m, imm (F6/F7 /0).
 template <unsigned S, bool Imm>
-R test_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R test_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   alu<S, 4>(s, get<S>(s, d, d.rm), Imm ? d.imm : get<S>(s, d, d.reg));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, bool Imm>
-R test_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R test_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   const uint8_t* p = host<S, false>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   alu<S, 4>(s, load<S>(p), Imm ? d.imm : get<S>(s, d, d.reg));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R test_acc(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R test_acc(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   alu<S, 4>(s, get<S>(s, d, RAX), d.imm);
-  return next(s, d);
+  return next(s, m, at);
 }
 
 // INC/DEC r/m (FE/FF /0 /1).
@@ -289,59 +331,72 @@ inline uint64_t inc_dec(CpuState& s, uint64_t v) {
   return r;
 }
 template <unsigned S, bool Dec>
-R inc_dec_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R inc_dec_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.rm, inc_dec<S, Dec>(s, get<S>(s, d, d.rm)));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, bool Dec>
-R inc_dec_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R inc_dec_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint8_t* p = host<S, true>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   store<S>(p, inc_dec<S, Dec>(s, load<S>(p)));
-  return next(s, d);
+  return next(s, m, at);
 }
 
 // --- moves
 template <unsigned S>
-R mov_rr(CpuState& s, CpuMemory&, const DecodedInsn& d) {  // 88/89 mod 3
+// 88/89 mod 3
+R mov_rr(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.rm, get<S>(s, d, d.reg));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R mov_rr_rev(CpuState& s, CpuMemory&, const DecodedInsn& d) {  // 8A/8B mod 3
+// 8A/8B mod 3
+R mov_rr_rev(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.reg, get<S>(s, d, d.rm));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R mov_load(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R mov_load(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   const uint8_t* p = host<S, false>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   set<S>(s, d, d.reg, load<S>(p));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R mov_store(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R mov_store(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint8_t* p = host<S, true>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   store<S>(p, get<S>(s, d, d.reg));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R mov_imm_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {  // C6/C7 mod 3
+// C6/C7 mod 3
+R mov_imm_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.rm, d.imm);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R mov_imm_opreg(CpuState& s, CpuMemory&, const DecodedInsn& d) {  // B0-BF
+// B0-BF
+R mov_imm_opreg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, opcode_reg(d), d.imm);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R mov_imm_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R mov_imm_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint8_t* p = host<S, true>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   store<S>(p, d.imm);
-  return next(s, d);
+  return next(s, m, at);
 }
 // MOVZX/MOVSX (0F B6/B7/BE/BF) and MOVSXD (63): a SrcS-byte source widened to S bytes.
 template <unsigned S, unsigned SrcS, bool Signed>
@@ -349,56 +404,65 @@ inline uint64_t widen(uint64_t v) {
   return Signed ? static_cast<uint64_t>(sext(v, SrcS)) : v;
 }
 template <unsigned S, unsigned SrcS, bool Signed>
-R movx_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R movx_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.reg, widen<S, SrcS, Signed>(get<SrcS>(s, d, d.rm)));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, unsigned SrcS, bool Signed>
-R movx_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R movx_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   const uint8_t* p = host<SrcS, false>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   set<S>(s, d, d.reg, widen<S, SrcS, Signed>(load<SrcS>(p)));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R lea(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R lea(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.reg, ea_offset(s, d));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R cmov_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R cmov_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t v = cond(s, d.opcode & 15) ? get<S>(s, d, d.rm) : get<S>(s, d, d.reg);
   set<S>(s, d, d.reg, v);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R cmov_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R cmov_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   const uint8_t* p = host<S, false>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   uint64_t v = cond(s, d.opcode & 15) ? load<S>(p) : get<S>(s, d, d.reg);
   set<S>(s, d, d.reg, v);
-  return next(s, d);
+  return next(s, m, at);
 }
-R setcc_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R setcc_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<1>(s, d, d.rm, cond(s, d.opcode & 15));
-  return next(s, d);
+  return next(s, m, at);
 }
-R setcc_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R setcc_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint8_t* p = host<1, true>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   *p = cond(s, d.opcode & 15);
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S>
-R convert(CpuState& s, CpuMemory&, const DecodedInsn& d) {  // 98 CWDE/CDQE, 99 CDQ/CQO
+// 98 CWDE/CDQE, 99 CDQ/CQO
+R convert(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   if (d.opcode == 0x98)
     set<S>(s, d, RAX, static_cast<uint64_t>(sext(get<S / 2>(s, d, RAX), S / 2)));
   else
     set<S>(s, d, RDX, msb(get<S>(s, d, RAX), S) ? ~0ull : 0);
-  return next(s, d);
+  return next(s, m, at);
 }
-R nop(CpuState& s, CpuMemory&, const DecodedInsn& d) {
-  return next(s, d);
+R nop(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  return next(s, m, at);
 }
 
 // --- shifts (SHL/SAL, SHR, SAR), as Exec::shift
@@ -424,7 +488,7 @@ inline uint64_t shift(CpuState& s, uint64_t v, unsigned count) {
     cf = (v >> (kBits - cnt)) & 1;
     of = msb(r, S) ^ cf;
   }
-  set_flags(s, szp_flags(r, S) | (cf ? kCF : 0) | (of ? kOF : 0));
+  set_result_flags(s, S, r, (cf ? kCF : 0) | (of ? kOF : 0));
   return r;
 }
 // The count: CL (D2/D3), 1 (D0/D1) or imm8 (C0/C1).
@@ -433,16 +497,18 @@ inline unsigned shift_count(const CpuState& s, const DecodedInsn& d) {
   return d.opcode >= 0xd0 ? 1 : d.imm & 0xff;
 }
 template <unsigned S, unsigned Op>
-R shift_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R shift_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   set<S>(s, d, d.rm, shift<S, Op>(s, get<S>(s, d, d.rm), shift_count(s, d)));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, unsigned Op>
-R shift_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R shift_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint8_t* p = host<S, true>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   store<S>(p, shift<S, Op>(s, load<S>(p), shift_count(s, d)));
-  return next(s, d);
+  return next(s, m, at);
 }
 
 // --- multiplies
@@ -451,23 +517,25 @@ inline uint64_t imul(CpuState& s, uint64_t a, uint64_t b) {
   __int128 p = static_cast<__int128>(sext(a, S)) * sext(b, S);
   uint64_t lo = static_cast<uint64_t>(p) & kMask<S>;
   bool ov = p != static_cast<__int128>(sext(lo, S));
-  set_flags(s, szp_flags(lo, S) | (ov ? kCF | kOF : 0));
+  set_result_flags(s, S, lo, ov ? kCF | kOF : 0);
   return lo;
 }
 // IMUL reg, r/m (0F AF) and IMUL reg, r/m, imm (69/6B).
 template <unsigned S, bool Imm>
-R imul_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R imul_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t a = Imm ? d.imm : get<S>(s, d, d.reg);
   set<S>(s, d, d.reg, imul<S>(s, get<S>(s, d, d.rm), a));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, bool Imm>
-R imul_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R imul_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   const uint8_t* p = host<S, false>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   uint64_t a = Imm ? d.imm : get<S>(s, d, d.reg);
   set<S>(s, d, d.reg, imul<S>(s, load<S>(p), a));
-  return next(s, d);
+  return next(s, m, at);
 }
 // MUL/IMUL r/m (F7 /4 /5): RDX:RAX = RAX * r/m.
 template <unsigned S, bool Signed>
@@ -488,19 +556,21 @@ inline void mul_acc(CpuState& s, const DecodedInsn& d, uint64_t v) {
   }
   set<S>(s, d, RAX, lo);
   set<S>(s, d, RDX, hi);
-  set_flags(s, szp_flags(lo, S) | (overflow ? kCF | kOF : 0));
+  set_result_flags(s, S, lo, overflow ? kCF | kOF : 0);
 }
 template <unsigned S, bool Signed>
-R mul_reg(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R mul_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   mul_acc<S, Signed>(s, d, get<S>(s, d, d.rm));
-  return next(s, d);
+  return next(s, m, at);
 }
 template <unsigned S, bool Signed>
-R mul_mem(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R mul_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   const uint8_t* p = host<S, false>(s, m, ea(s, d));
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   mul_acc<S, Signed>(s, d, load<S>(p));
-  return next(s, d);
+  return next(s, m, at);
 }
 
 // --- stack and control transfers (64-bit operand size)
@@ -519,73 +589,81 @@ inline bool pop64(CpuState& s, CpuMemory& m, uint64_t* v) {
   s.regs[RSP] += 8;
   return true;
 }
-R push_reg(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
-  return push64(s, m, s.regs[opcode_reg(d)]) ? next(s, d) : R::Fallback;
+R push_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
+  return push64(s, m, s.regs[opcode_reg(d)]) ? next(s, m, at) : fallback(s, at);
 }
-R push_imm(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
-  return push64(s, m, d.imm) ? next(s, d) : R::Fallback;
+R push_imm(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
+  return push64(s, m, d.imm) ? next(s, m, at) : fallback(s, at);
 }
-R pop_reg(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R pop_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t v;
-  if (!pop64(s, m, &v)) return R::Fallback;
+  if (!pop64(s, m, &v)) return fallback(s, at);
   s.regs[opcode_reg(d)] = v;
-  return next(s, d);
+  return next(s, m, at);
 }
-R leave(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R leave(CpuState& s, CpuMemory& m, const FastInsn* at) {
   const uint8_t* p = host<8, false>(s, m, s.regs[RBP]);
-  if (!p) return R::Fallback;
+  if (!p) return fallback(s, at);
   s.regs[RSP] = s.regs[RBP] + 8;
   s.regs[RBP] = load<8>(p);
-  return next(s, d);
+  return next(s, m, at);
 }
-R jcc(CpuState& s, CpuMemory&, const DecodedInsn& d) {
-  if (!cond(s, d.opcode & 15)) return next(s, d);
+R jcc(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
+  if (!cond(s, d.opcode & 15)) return next(s, m, at);
   s.rip += d.len + d.imm;
-  return R::Jump;
+  return jumped(s, at);
 }
-R jmp(CpuState& s, CpuMemory&, const DecodedInsn& d) {
+R jmp(CpuState& s, CpuMemory&, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   s.rip += d.len + d.imm;
-  return R::Jump;
+  return jumped(s, at);
 }
-R call(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R call(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t ret = s.rip + d.len;
-  if (!push64(s, m, ret)) return R::Fallback;
+  if (!push64(s, m, ret)) return fallback(s, at);
   s.rip = ret + d.imm;
-  return R::Jump;
+  return jumped(s, at);
 }
-R ret(CpuState& s, CpuMemory& m, const DecodedInsn&) {
+R ret(CpuState& s, CpuMemory& m, const FastInsn* at) {
   uint64_t v;
-  if (!pop64(s, m, &v)) return R::Fallback;
+  if (!pop64(s, m, &v)) return fallback(s, at);
   s.rip = v;
-  return R::Jump;
+  return jumped(s, at);
 }
 // FF /2 and /4: CALL and JMP r/m64.
 template <bool Call, bool Mem>
-R indirect(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R indirect(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t target;
   if (Mem) {
     const uint8_t* p = host<8, false>(s, m, ea(s, d));
-    if (!p) return R::Fallback;
+    if (!p) return fallback(s, at);
     target = load<8>(p);
   } else {
     target = s.regs[d.rm];
   }
-  if (Call && !push64(s, m, s.rip + d.len)) return R::Fallback;
+  if (Call && !push64(s, m, s.rip + d.len)) return fallback(s, at);
   s.rip = target;
-  return R::Jump;
+  return jumped(s, at);
 }
 // FF /6: PUSH r/m64.
 template <bool Mem>
-R push_rm(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+R push_rm(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
   uint64_t v;
   if (Mem) {
     const uint8_t* p = host<8, false>(s, m, ea(s, d));
-    if (!p) return R::Fallback;
+    if (!p) return fallback(s, at);
     v = load<8>(p);
   } else {
     v = s.regs[d.rm];
   }
-  return push64(s, m, v) ? next(s, d) : R::Fallback;
+  return push64(s, m, v) ? next(s, m, at) : fallback(s, at);
 }
 
 // --- selection
@@ -638,9 +716,7 @@ FastOp shift_op(unsigned size, bool mem) {
   return nullptr;
 }
 
-}  // namespace
-
-FastOp select_fast_op(const DecodedInsn& d) {
+FastOp select_specialised(const DecodedInsn& d) {
   if (d.lock || d.addrsize != 8) return nullptr;
   unsigned op = d.opcode;
   if (op >= 0x118 && op <= 0x11f) return &nop;               // hint NOPs, whatever the prefixes
@@ -791,6 +867,29 @@ FastOp select_fast_op(const DecodedInsn& d) {
     default:
       return nullptr;
   }
+}
+
+}  // namespace
+
+const FastInsn* fast_fallback(CpuState& s, CpuMemory&, const FastInsn* at) {
+  return fallback(s, at);
+}
+
+const FastInsn* fast_end_of_block(CpuState& s, CpuMemory&, const FastInsn* at) {
+  s.fast_exit = kFastEnd;
+  return at;
+}
+
+FastOp select_fast_op(const DecodedInsn& d) {
+  FastOp op = select_specialised(d);
+  return op ? op : &fast_fallback;
+}
+
+FastResult run_fast_one(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
+  const FastInsn run[2] = {{select_fast_op(d), d}, {&fast_end_of_block, {}}};
+  const FastInsn* stop = run[0].fn(s, m, run);
+  if (stop == run) return FastResult::Fallback;
+  return s.fast_exit == kFastJump ? FastResult::Jump : FastResult::Next;
 }
 
 }  // namespace machina::x86

@@ -18,8 +18,22 @@ TEST(TranslationBlock, EndsAfterAControlTransfer) {
   ASSERT_NE(tb, nullptr);
   EXPECT_EQ(tb->ninsn, 4);
   EXPECT_EQ(tb->nbytes, 6);
-  EXPECT_EQ(tb->insns()[2].opcode, 0xff);
-  EXPECT_EQ(tb->insns()[3].opcode, 0xeb);
+  EXPECT_EQ(tb->insns()[2].d.opcode, 0xff);
+  EXPECT_EQ(tb->insns()[3].d.opcode, 0xeb);
+}
+
+TEST(TranslationBlock, GoesOnPastConditionalJumpsWithTheirHandlers) {
+  // jz +2; inc %eax; jne -4 (rel32); ret; nop
+  const std::vector<uint8_t> code = {0x74, 0x02, 0xff, 0xc0, 0x0f, 0x85,
+                                     0xfc, 0xff, 0xff, 0xff, 0xc3, 0x90};
+  TbCache c;
+  const TranslationBlock* tb = c.get(0x1000, code.data(), 4096);
+  ASSERT_NE(tb, nullptr);
+  EXPECT_EQ(tb->ninsn, 4);
+  EXPECT_EQ(tb->nbytes, 11);
+  for (unsigned i = 0; i < tb->ninsn; i++) EXPECT_NE(tb->insns()[i].fn, &x86::fast_fallback) << i;
+  EXPECT_EQ(tb->insns()[tb->ninsn].fn, &x86::fast_end_of_block);
+  EXPECT_EQ(tb->bytes()[10], 0xc3);
 }
 
 TEST(TranslationBlock, EndsAtTheEndOfThePage) {
@@ -44,7 +58,7 @@ TEST(TranslationBlock, ReusedWhileTheBytesMatchDecodedAgainWhenTheyChange) {
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(c.translations(), 2u);
   EXPECT_EQ(b->ninsn, 5);
-  EXPECT_EQ(b->insns()[2].opcode, 0x90);
+  EXPECT_EQ(b->insns()[2].d.opcode, 0x90);
 }
 
 TEST(TranslationBlock, FullArenaIsFlushedAndBlocksStayCorrect) {

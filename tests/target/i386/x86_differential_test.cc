@@ -423,8 +423,7 @@ void DiffRunner::check_fast_path(const Form& f, const NativeRegs& in, uint64_t i
   mem.tlb = &tlb;
   DecodedInsn d;
   ASSERT_EQ(decode(reinterpret_cast<const uint8_t*>(insn_addr), 15, &d), DecodeStatus::Ok);
-  FastOp op = select_fast_op(d);
-  bool taken = op && op(fs, mem, d) != FastResult::Fallback;
+  bool taken = run_fast_one(fs, mem, d) != FastResult::Fallback;
   if (taken) {
     fast_cases++;
     fast_forms.insert(f.name);

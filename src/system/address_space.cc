@@ -8,6 +8,7 @@
 #include "qom/object.h"
 #include "system/memory_access.h"
 #include "system/memory_internal.h"
+#include "system/ram-writes.h"
 
 namespace machina {
 
@@ -72,6 +73,7 @@ MemTxResult access_buf(const FlatView* v, uint64_t addr, uint8_t* buf, uint64_t 
         if (!kWrite) {
           std::memcpy(buf, r->host + off, l);
         } else if (!r->readonly) {
+          note_ram_write();
           std::memcpy(r->host + off, buf, l);
         }  // writes to ROM are ignored
       } else {
@@ -138,6 +140,7 @@ void AddressSpace::update_topology() {
 }
 
 void AddressSpace::publish(std::unique_ptr<FlatView> next) {
+  note_ram_write();  // RAM may now be somewhere else
   const FlatView* old = view_.exchange(next.release(), std::memory_order_seq_cst);
   if (!listeners_.empty()) {
     auto before = sections_of(old);
@@ -233,7 +236,10 @@ MemTxResult AddressSpace::write(uint64_t addr, unsigned size, uint64_t value) co
     return access_buf<true>(v, addr, buf, size);
   }
   if (r->host) {
-    if (!r->readonly) std::memcpy(r->host + off, &value, size);
+    if (!r->readonly) {
+      note_ram_write();
+      std::memcpy(r->host + off, &value, size);
+    }
     return MemTxResult::Ok;
   }
   return io_region_write(*r->mr, r->offset_in_region + off, size, value);
@@ -260,6 +266,7 @@ MemoryTranslation AddressSpace::translate(uint64_t addr, bool is_write) const {
   t.offset_in_region = r->offset_in_region + off;
   t.readonly = r->readonly;
   if (r->host && !(is_write && r->readonly)) {
+    if (is_write) note_ram_write();
     t.host = r->host + off;
     t.len = r->last - addr + 1;
     if (t.len == 0) t.len = UINT64_MAX;  // a range covering the whole space
@@ -303,6 +310,7 @@ Status dma_access(const AddressSpace& as, uint64_t addr, uint8_t* buf, size_t le
     uint64_t l = clamp_to_range(*r, a, remaining);
     uint8_t* host = r->host + (a - r->start);
     if (kWrite) {
+      note_ram_write();
       std::memcpy(host, buf, l);
     } else {
       std::memcpy(buf, host, l);

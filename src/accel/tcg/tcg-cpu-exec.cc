@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "system/ram-writes.h"
 #include "system/runstate.h"
 #include "target/i386/excp.h"
 #include "target/i386/interp.h"
@@ -140,7 +141,13 @@ ExitReason CpuExec::run(uint64_t budget) {
     unsigned avail;
     uint64_t paddr;
     const uint8_t* host = code_at_rip(&avail, &paddr);
-    const TranslationBlock* tb = host ? tbs_.get(paddr, host, avail) : nullptr;
+    const TranslationBlock* tb = nullptr;
+    if (host) {
+      bool checked;
+      tb = tbs_.get(paddr, host, avail, ram_writes(), &checked);
+      // Its bytes were just found in memory: stores into the page must count as RAM writes.
+      if (checked && !mmu_.is_code_page(paddr)) mmu_.protect_code_page(paddr);
+    }
     if (!tb) {
       // One instruction on its own: across a page boundary, outside RAM, or a fetch fault.
       env_.irq_shadow = false;

@@ -61,12 +61,24 @@ void TbCache::flush() {
   flushes_++;
 }
 
-const TranslationBlock* TbCache::get(uint64_t paddr, const uint8_t* host, unsigned avail) {
+const TranslationBlock* TbCache::get(uint64_t paddr, const uint8_t* host, unsigned avail,
+                                     uint64_t writes, bool* checked) {
   const TranslationBlock* tb = index_[slot(paddr)];
-  if (tb && tb->paddr == paddr && tb->nbytes <= avail &&
-      std::memcmp(tb->bytes(), host, tb->nbytes) == 0)
-    return tb;
-  return translate(paddr, host, avail);
+  if (tb && tb->paddr == paddr && tb->nbytes <= avail) {
+    if (tb->checked_at == writes) {
+      *checked = false;
+      return tb;
+    }
+    *checked = true;
+    if (std::memcmp(tb->bytes(), host, tb->nbytes) == 0) {
+      tb->checked_at = writes;
+      return tb;
+    }
+  }
+  *checked = true;
+  tb = translate(paddr, host, avail);
+  if (tb) tb->checked_at = writes;
+  return tb;
 }
 
 const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, unsigned avail) {

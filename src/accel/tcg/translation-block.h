@@ -1,10 +1,11 @@
 // Translation blocks of the software CPU: runs of decoded instructions from one guest page,
 // going on past conditional jumps (left where one is taken), each with its fast-path handlers,
 // keyed by the physical address of their first instruction, each with a copy of the bytes it was
-// decoded from. A block is used only while memory still holds those bytes (compared on every
-// entry), so code that is modified (Linux patches its own text: alternatives, static keys, jump
-// labels) or replaced (a new process at the same address) is always decoded afresh, without
-// tracking writes to code pages.
+// decoded from. A block is used only while memory still holds those bytes, so code that is
+// modified (Linux patches its own text: alternatives, static keys, jump labels) or replaced (a
+// new process at the same address) is always decoded afresh. The bytes are compared on entry
+// whenever guest RAM may have been written where the CPU would not see it
+// (system/ram-writes.h); the CPU's own stores into pages with code count as such writes.
 //
 // Blocks live in one arena; when it is full everything is dropped and decoding starts over (as
 // QEMU's tb_flush). The index is direct-mapped: a newer block evicts an older one in its slot.
@@ -22,6 +23,8 @@ struct TranslationBlock {
   uint64_t paddr = 0;  // of the first instruction
   uint16_t nbytes = 0;
   uint16_t ninsn = 0;
+  // ram_writes() when the bytes were last found in memory.
+  mutable uint64_t checked_at = ~uint64_t{0};
   // Followed in the arena by x86::FastInsn[ninsn + 1] (each decoded instruction with its
   // handler; the last entry ends the block), then the nbytes bytes.
   const x86::FastInsn* insns() const { return reinterpret_cast<const x86::FastInsn*>(this + 1); }
@@ -39,7 +42,10 @@ class TbCache {
   // bytes to the end of the page: a cached one if memory still holds its bytes, else a newly
   // decoded one. nullptr when not even the first instruction decodes within the page (it crosses
   // into the next page, or is invalid): the caller then decodes that one instruction itself.
-  const TranslationBlock* get(uint64_t paddr, const uint8_t* host, unsigned avail);
+  // `writes` is ram_writes() read before the call: a cached block already checked at that count
+  // is used as it is (*checked false); otherwise its bytes are compared (*checked true).
+  const TranslationBlock* get(uint64_t paddr, const uint8_t* host, unsigned avail, uint64_t writes,
+                              bool* checked);
 
   void flush();
   uint64_t translations() const { return translations_; }

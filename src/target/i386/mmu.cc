@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "system/memory_epoch.h"
+#include "system/ram-writes.h"
 #include "target/i386/msr.h"
 #include "util/bql.h"
 
@@ -26,6 +27,18 @@ void X86Mmu::flush_tlb(bool include_global) {
   for (auto& bank : tlb_.e)
     for (TlbEntry& e : bank)
       if (include_global || !e.global) e = TlbEntry{};
+}
+
+void X86Mmu::protect_code_page(uint64_t paddr) {
+  uint64_t pfn = paddr >> 12;
+  if (pfn / 64 >= code_pages_.size()) code_pages_.resize(pfn / 64 + 1);
+  code_pages_[pfn / 64] |= uint64_t{1} << (pfn % 64);
+  uint64_t page = paddr & ~uint64_t{0xfff};
+  for (auto& bank : tlb_.e) {
+    for (TlbEntry& e : bank) {
+      if (e.paddr == page) e.fast_write = kNoTag;
+    }
+  }
 }
 
 void X86Mmu::flush_page(uint64_t addr) {
@@ -167,7 +180,7 @@ TlbEntry* X86Mmu::fill(uint64_t addr, Access acc, bool user) {
   e.tag_write = writable ? page : kNoTag;
   e.tag_fetch = exec_ok ? page : kNoTag;
   e.fast_read = e.host ? page : kNoTag;
-  e.fast_write = e.host && e.host_writable && writable ? page : kNoTag;
+  e.fast_write = e.host && e.host_writable && writable && !is_code_page(paddr) ? page : kNoTag;
   (void)user_ok;  // a successful walk in user mode already required U/S at every level
   return &e;
 }
@@ -177,6 +190,12 @@ bool X86Mmu::access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Ac
   if (e.host && (acc != Access::Write || e.host_writable)) {
     if (acc == Access::Write) {
       if (e.host == s_.code_page_host) s_.code_written = true;
+      if (is_code_page(e.paddr)) {
+        note_ram_write();
+        uint64_t pfn = e.paddr >> 12;
+        code_pages_[pfn / 64] &= ~(uint64_t{1} << (pfn % 64));
+        if (e.tag_write != kNoTag) e.fast_write = e.tag_write;
+      }
       std::memcpy(e.host + off, buf, len);
     } else {
       std::memcpy(buf, e.host + off, len);

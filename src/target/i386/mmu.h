@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "system/memory.h"
 #include "target/i386/cpu.h"
@@ -54,6 +55,15 @@ class X86Mmu final : public CpuMemory {
   // Linear to physical translation for debuggers and tests (no A/D updates, no faults).
   bool debug_translate(uint64_t addr, uint64_t* paddr);
 
+  // Pages holding code the CPU runs decoded (TbCache): stores to them never take the TLB fast
+  // path. The first store into one counts as a RAM write the decoded code must be checked
+  // against (note_ram_write()) and lifts the protection until the code is checked again.
+  void protect_code_page(uint64_t paddr);
+  bool is_code_page(uint64_t paddr) const {
+    uint64_t pfn = paddr >> 12;
+    return pfn / 64 < code_pages_.size() && (code_pages_[pfn / 64] >> (pfn % 64)) & 1;
+  }
+
   uint64_t tlb_misses() const { return misses_; }
   // Changes whenever cached translations are dropped (flushes, INVLPG, memory map changes):
   // users that keep a translation of their own revalidate when it moves.
@@ -95,6 +105,7 @@ class X86Mmu final : public CpuMemory {
   AddressSpace& mem_;
   AddressSpace& io_;
   CpuTlb tlb_;
+  std::vector<uint64_t> code_pages_;  // bitmap by page frame number
   const void* map_ = nullptr;
   bool map_stale_ = false;
   uint64_t misses_ = 0;

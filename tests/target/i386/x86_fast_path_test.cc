@@ -135,24 +135,27 @@ class FastPathTest : public ::testing::Test {
 
 // rax, rcx with REX.W (or without: 32-bit) and 8-bit (al, cl) flag setters, each followed by
 // Jcc, SETcc and CMOVcc for all 16 conditions.
+// Instructions leaving each kind of lazy flags (and plain RFLAGS: the empty one).
+const std::vector<std::vector<uint8_t>> kFlagSetters = {
+    {0x48, 0x39, 0xc8},  // cmp rax, rcx
+    {0x39, 0xc8},        // cmp eax, ecx
+    {0x38, 0xc8},        // cmp al, cl
+    {0x48, 0x29, 0xc8},  // sub rax, rcx
+    {0x48, 0x19, 0xc8},  // sbb rax, rcx (carry in from the random flags)
+    {0x48, 0x11, 0xc8},  // adc rax, rcx
+    {0x48, 0x01, 0xc8},  // add rax, rcx
+    {0x48, 0x85, 0xc8},  // test rax, rcx
+    {0x21, 0xc8},        // and eax, ecx
+    {0x30, 0xc8},        // xor al, cl
+    {0x48, 0xff, 0xc0},  // inc rax
+    {0xff, 0xc8},        // dec eax
+    {0x48, 0xf7, 0xd8},  // neg rax
+    {0x48, 0xd1, 0xe0},  // shl rax, 1 (computed flags)
+    {},                  // the random flags as they are
+};
+
 TEST_F(FastPathTest, ConditionsFromEveryKindOfLazyFlags) {
-  const std::vector<std::vector<uint8_t>> setters = {
-      {0x48, 0x39, 0xc8},  // cmp rax, rcx
-      {0x39, 0xc8},        // cmp eax, ecx
-      {0x38, 0xc8},        // cmp al, cl
-      {0x48, 0x29, 0xc8},  // sub rax, rcx
-      {0x48, 0x19, 0xc8},  // sbb rax, rcx (carry in from the random flags)
-      {0x48, 0x11, 0xc8},  // adc rax, rcx
-      {0x48, 0x01, 0xc8},  // add rax, rcx
-      {0x48, 0x85, 0xc8},  // test rax, rcx
-      {0x21, 0xc8},        // and eax, ecx
-      {0x30, 0xc8},        // xor al, cl
-      {0x48, 0xff, 0xc0},  // inc rax
-      {0xff, 0xc8},        // dec eax
-      {0x48, 0xf7, 0xd8},  // neg rax
-      {0x48, 0xd1, 0xe0},  // shl rax, 1 (computed flags)
-      {},                  // the random flags as they are
-  };
+  const auto& setters = kFlagSetters;
   int runs = 0;
   for (const auto& setter : setters) {
     for (unsigned cc = 0; cc < 16; cc++) {
@@ -175,6 +178,28 @@ TEST_F(FastPathTest, ConditionsFromEveryKindOfLazyFlags) {
     }
   }
   EXPECT_EQ(runs, int(setters.size()) * 16 * 40 * 8);
+}
+
+// Rotates change CF and OF only: the other flags come from whatever set them before.
+TEST_F(FastPathTest, RotatesKeepTheFlagsOfEveryKindOfLazyFlags) {
+  const std::vector<std::vector<uint8_t>> rotates = {
+      {0x48, 0xc1, 0xc8, 0x07},  // ror rax, 7
+      {0xc1, 0xc0, 0x1f},        // rol eax, 31
+      {0x48, 0xd1, 0xc0},        // rol rax, 1
+      {0xd1, 0xc8},              // ror eax, 1
+      {0x48, 0xd3, 0xc0},        // rol rax, cl
+      {0xd3, 0x0b},              // ror dword [rbx], cl
+  };
+  for (const auto& setter : kFlagSetters) {
+    for (const auto& rot : rotates) {
+      for (int i = 0; i < 40; i++) {
+        CpuState s = random_state();
+        std::vector<std::vector<uint8_t>> setup;
+        if (!setter.empty()) setup.push_back(setter);
+        EXPECT_TRUE(compare(s, setup, rot));
+      }
+    }
+  }
 }
 
 TEST_F(FastPathTest, JumpsCallsReturnsAndTheStack) {
@@ -284,7 +309,7 @@ TEST_F(FastPathTest, OnlyTheCommonFormsHaveHandlers) {
   EXPECT_FALSE(handler({0x66, 0x01, 0xc8}));             // 16-bit add
   EXPECT_FALSE(handler({0x67, 0x8b, 0x03}));             // 32-bit addressing
   EXPECT_FALSE(handler({0xf3, 0x48, 0xab}));             // rep stosq
-  EXPECT_FALSE(handler({0x48, 0xd1, 0xc0}));             // rol rax, 1
+  EXPECT_FALSE(handler({0x48, 0xd1, 0xd0}));             // rcl rax, 1
   EXPECT_FALSE(handler({0x48, 0xf7, 0xf1}));             // div rcx: #DE
   EXPECT_FALSE(handler({0x0f, 0x01, 0xf8}));             // swapgs
   EXPECT_FALSE(handler({0x41, 0x90}));                   // xchg r8, rax

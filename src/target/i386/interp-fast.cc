@@ -12,19 +12,22 @@ namespace {
 
 using R = const FastInsn*;
 
+// The helpers every handler is made of: inlined whatever the compiler's budget says.
+#define MACHINA_FAST inline __attribute__((always_inline))
+
 template <unsigned S>
 constexpr uint64_t kMask = S == 8 ? ~0ull : (1ull << (S * 8)) - 1;
 
 // --- registers (S = 1 honours the AH..BH encodings without REX)
 template <unsigned S>
-inline uint64_t get(const CpuState& s, const DecodedInsn& d, unsigned idx) {
+MACHINA_FAST uint64_t get(const CpuState& s, const DecodedInsn& d, unsigned idx) {
   if constexpr (S == 1) {
     if (!d.rex && idx >= 4 && idx < 8) return (s.regs[idx - 4] >> 8) & 0xff;
   }
   return s.regs[idx] & kMask<S>;
 }
 template <unsigned S>
-inline void set(CpuState& s, const DecodedInsn& d, unsigned idx, uint64_t v) {
+MACHINA_FAST void set(CpuState& s, const DecodedInsn& d, unsigned idx, uint64_t v) {
   if constexpr (S == 1) {
     if (!d.rex && idx >= 4 && idx < 8) {
       uint64_t& r = s.regs[idx - 4];
@@ -39,19 +42,19 @@ inline void set(CpuState& s, const DecodedInsn& d, unsigned idx, uint64_t v) {
   }
 }
 // The register in the low bits of the opcode (PUSH, POP, MOV r, imm), extended by REX.B.
-inline unsigned opcode_reg(const DecodedInsn& d) {
+MACHINA_FAST unsigned opcode_reg(const DecodedInsn& d) {
   return (d.opcode & 7) | ((d.rex & 1) << 3);
 }
 
 // --- memory operands
-inline uint64_t ea_offset(const CpuState& s, const DecodedInsn& d) {
+MACHINA_FAST uint64_t ea_offset(const CpuState& s, const DecodedInsn& d) {
   if (d.rip_relative) return s.rip + d.len + d.disp;
   uint64_t a = d.disp;
   if (d.base != kNoReg) a += s.regs[d.base];
   if (d.index != kNoReg) a += s.regs[d.index] << d.scale;
   return a;
 }
-inline uint64_t ea(const CpuState& s, const DecodedInsn& d) {
+MACHINA_FAST uint64_t ea(const CpuState& s, const DecodedInsn& d) {
   uint64_t a = ea_offset(s, d);
   if (d.seg == kSegFS) a += s.fs_base;
   if (d.seg == kSegGS) a += s.gs_base;
@@ -59,7 +62,7 @@ inline uint64_t ea(const CpuState& s, const DecodedInsn& d) {
 }
 // The host address of `addr`..+S when the TLB maps it as RAM for this access, else nullptr.
 template <unsigned S, bool Write>
-inline uint8_t* host(CpuState& s, CpuMemory& m, uint64_t addr) {
+MACHINA_FAST uint8_t* host(CpuState& s, CpuMemory& m, uint64_t addr) {
   if (!m.tlb || (addr & 0xfff) + S > 4096) return nullptr;
   uint64_t page = addr & ~uint64_t{0xfff};
   TlbEntry& e = m.tlb->slot(page, s.cpl == 3);
@@ -68,18 +71,18 @@ inline uint8_t* host(CpuState& s, CpuMemory& m, uint64_t addr) {
   return e.host + (addr & 0xfff);
 }
 template <unsigned S>
-inline uint64_t load(const uint8_t* p) {
+MACHINA_FAST uint64_t load(const uint8_t* p) {
   uint64_t v = 0;
   __builtin_memcpy(&v, p, S);
   return v;
 }
 template <unsigned S>
-inline void store(uint8_t* p, uint64_t v) {
+MACHINA_FAST void store(uint8_t* p, uint64_t v) {
   __builtin_memcpy(p, &v, S);
 }
 
 // Ends the instruction at `p` and goes on with the next one.
-inline R next(CpuState& s, CpuMemory& m, const FastInsn* at) {
+MACHINA_FAST R next(CpuState& s, CpuMemory& m, const FastInsn* at) {
   s.rip += at->d.len;
   if (s.code_written) {
     s.fast_exit = kFastCodeWritten;
@@ -87,17 +90,17 @@ inline R next(CpuState& s, CpuMemory& m, const FastInsn* at) {
   }
   return at[1].fn(s, m, at + 1);
 }
-inline R jumped(CpuState& s, const FastInsn* at) {
+MACHINA_FAST R jumped(CpuState& s, const FastInsn* at) {
   s.fast_exit = kFastJump;
   return at + 1;
 }
-inline R fallback(CpuState& s, const FastInsn* at) {
+MACHINA_FAST R fallback(CpuState& s, const FastInsn* at) {
   s.fast_exit = kFastFallback;
   return at;
 }
 
 // --- flags
-inline void set_cc(CpuState& s, CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r,
+MACHINA_FAST void set_cc(CpuState& s, CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r,
                    uint64_t aux) {
   s.cc.op = op;
   s.cc.size = static_cast<uint8_t>(size);
@@ -107,13 +110,13 @@ inline void set_cc(CpuState& s, CcOp op, unsigned size, uint64_t a, uint64_t b, 
   s.cc.aux = aux;
 }
 // ZF, SF and PF of `res` (computed when asked for), and CF and OF as given.
-inline void set_result_flags(CpuState& s, unsigned size, uint64_t res, uint64_t cf_of) {
+MACHINA_FAST void set_result_flags(CpuState& s, unsigned size, uint64_t res, uint64_t cf_of) {
   s.cc.op = CcOp::Result;
   s.cc.size = static_cast<uint8_t>(size);
   s.cc.res = res;
   s.cc.aux = cf_of;
 }
-inline bool carry(const CpuState& s) {
+MACHINA_FAST bool carry(const CpuState& s) {
   const LazyFlags& c = s.cc;
   uint64_t m = mask_of(c.size);
   switch (c.op) {
@@ -130,9 +133,39 @@ inline bool carry(const CpuState& s) {
       return s.cf();
   }
 }
-// Condition `cc` (the low nibble of Jcc/SETcc/CMOVcc), straight from the operands of the last
-// compare or logic operation where possible.
-bool cond(const CpuState& s, unsigned cc) {
+// Condition `cc` (the low nibble of Jcc/SETcc/CMOVcc) from the computed flags.
+bool cond_from_flags(const CpuState& s, unsigned cc) {
+  uint64_t f = s.arith_flags();
+  bool r;
+  switch (cc >> 1) {
+    case 0:
+      r = f & kOF;
+      break;
+    case 1:
+      r = f & kCF;
+      break;
+    case 2:
+      r = f & kZF;
+      break;
+    case 3:
+      r = f & (kCF | kZF);
+      break;
+    case 4:
+      r = f & kSF;
+      break;
+    case 5:
+      r = f & kPF;
+      break;
+    case 6:
+      r = !(f & kSF) != !(f & kOF);
+      break;
+    default:
+      r = (f & kZF) || (!(f & kSF) != !(f & kOF));
+  }
+  return (cc & 1) ? !r : r;
+}
+// The same, straight from the operands of the last compare or logic operation where possible.
+MACHINA_FAST bool cond(const CpuState& s, unsigned cc) {
   const LazyFlags& c = s.cc;
   unsigned size = c.size;
   uint64_t m = mask_of(size);
@@ -159,7 +192,7 @@ bool cond(const CpuState& s, unsigned cc) {
         r = sext(a, size) <= sext(b, size);
         break;
       default:
-        goto general;
+        return cond_from_flags(s, cc);
     }
     return (cc & 1) ? !r : r;
   }
@@ -189,43 +222,16 @@ bool cond(const CpuState& s, unsigned cc) {
         r = v == 0 || msb(v, size) != bool(cf_of & kOF);
         break;
       default:
-        goto general;
+        return cond_from_flags(s, cc);
     }
     return (cc & 1) ? !r : r;
   }
-general:
-  uint64_t f = s.arith_flags();
-  switch (cc >> 1) {
-    case 0:
-      r = f & kOF;
-      break;
-    case 1:
-      r = f & kCF;
-      break;
-    case 2:
-      r = f & kZF;
-      break;
-    case 3:
-      r = f & (kCF | kZF);
-      break;
-    case 4:
-      r = f & kSF;
-      break;
-    case 5:
-      r = f & kPF;
-      break;
-    case 6:
-      r = !(f & kSF) != !(f & kOF);
-      break;
-    default:
-      r = (f & kZF) || (!(f & kSF) != !(f & kOF));
-  }
-  return (cc & 1) ? !r : r;
+  return cond_from_flags(s, cc);
 }
 
 // --- ALU (ADD OR ADC SBB AND SUB XOR CMP), as Exec::alu
 template <unsigned S, unsigned Op>
-inline uint64_t alu(CpuState& s, uint64_t a, uint64_t b) {
+MACHINA_FAST uint64_t alu(CpuState& s, uint64_t a, uint64_t b) {
   constexpr uint64_t m = kMask<S>;
   a &= m;
   b &= m;
@@ -491,6 +497,37 @@ inline uint64_t shift(CpuState& s, uint64_t v, unsigned count) {
   set_result_flags(s, S, r, (cf ? kCF : 0) | (of ? kOF : 0));
   return r;
 }
+// ROL and ROR, as Exec::shift: CF and OF from the result, the other flags kept.
+template <unsigned S, bool Right>
+inline uint64_t rotate(CpuState& s, uint64_t v, unsigned count) {
+  constexpr unsigned kBits = S * 8;
+  constexpr uint64_t m = kMask<S>;
+  unsigned cnt = count & (S == 8 ? 63 : 31);
+  v &= m;
+  if (cnt == 0) return v;
+  uint64_t r, cf, of;
+  if constexpr (Right) {
+    r = ((v >> cnt) | (v << (kBits - cnt))) & m;
+    cf = msb(r, S);
+    of = cf ^ ((r >> (kBits - 2)) & 1);
+  } else {
+    r = ((v << cnt) | (v >> (kBits - cnt))) & m;
+    cf = r & 1;
+    of = msb(r, S) ^ cf;
+  }
+  uint64_t kept = s.arith_flags() & (kPF | kAF | kZF | kSF);
+  s.cc.op = CcOp::Flags;
+  s.cc.aux = kept | (cf ? kCF : 0) | (of ? kOF : 0);
+  return r;
+}
+template <unsigned S, unsigned Op>
+inline uint64_t shift_or_rotate(CpuState& s, uint64_t v, unsigned count) {
+  if constexpr (Op <= 1)
+    return rotate<S, Op == 1>(s, v, count);
+  else
+    return shift<S, Op>(s, v, count);
+}
+
 // The count: CL (D2/D3), 1 (D0/D1) or imm8 (C0/C1).
 inline unsigned shift_count(const CpuState& s, const DecodedInsn& d) {
   if (d.opcode >= 0xd2) return s.regs[RCX] & 0xff;
@@ -499,7 +536,7 @@ inline unsigned shift_count(const CpuState& s, const DecodedInsn& d) {
 template <unsigned S, unsigned Op>
 R shift_reg(CpuState& s, CpuMemory& m, const FastInsn* at) {
   const DecodedInsn& d = at->d;
-  set<S>(s, d, d.rm, shift<S, Op>(s, get<S>(s, d, d.rm), shift_count(s, d)));
+  set<S>(s, d, d.rm, shift_or_rotate<S, Op>(s, get<S>(s, d, d.rm), shift_count(s, d)));
   return next(s, m, at);
 }
 template <unsigned S, unsigned Op>
@@ -507,7 +544,7 @@ R shift_mem(CpuState& s, CpuMemory& m, const FastInsn* at) {
   const DecodedInsn& d = at->d;
   uint8_t* p = host<S, true>(s, m, ea(s, d));
   if (!p) return fallback(s, at);
-  store<S>(p, shift<S, Op>(s, load<S>(p), shift_count(s, d)));
+  store<S>(p, shift_or_rotate<S, Op>(s, load<S>(p), shift_count(s, d)));
   return next(s, m, at);
 }
 
@@ -787,6 +824,10 @@ FastOp select_specialised(const DecodedInsn& d) {
     case 0xd2:
     case 0xd3:
       switch (ext) {
+        case 0:
+          return shift_op<0>(bsize, mem);
+        case 1:
+          return shift_op<1>(bsize, mem);
         case 4:
         case 6:
           return shift_op<4>(bsize, mem);
@@ -795,7 +836,7 @@ FastOp select_specialised(const DecodedInsn& d) {
         case 7:
           return shift_op<7>(bsize, mem);
         default:
-          return nullptr;  // rotates
+          return nullptr;  // rotates through carry
       }
     case 0xc3:
       return &ret;

@@ -86,6 +86,39 @@ const uint8_t* CpuExec::code_at_rip(unsigned* avail, uint64_t* paddr) {
   return host;
 }
 
+const TranslationBlock* CpuExec::block_at_rip(const uint8_t** host, unsigned* avail,
+                                              uint64_t* paddr) {
+  uint64_t writes = ram_writes();
+  bool checked;
+  const TranslationBlock* prev = tbs_.flushes() == prev_flushes_ ? prev_ : nullptr;
+  if (prev && prev->next && prev->next_rip == env_.rip &&
+      prev->next_generation == mmu_.generation() && prev->next_cpl == env_.cpl) {
+    const TranslationBlock* tb = prev->next;
+    *paddr = tb->paddr;
+    *avail = 4096 - static_cast<unsigned>(tb->paddr & 0xfff);
+    *host = prev->next_code_page + (tb->paddr & 0xfff);
+    if (tbs_.still_valid(tb, *host, writes, &checked)) {
+      // Its bytes were just found in memory: stores into the page must count as RAM writes.
+      if (checked && !mmu_.is_code_page(*paddr)) mmu_.protect_code_page(*paddr);
+      return tb;
+    }
+  }
+  *host = code_at_rip(avail, paddr);
+  if (!*host) return nullptr;
+  const TranslationBlock* tb = tbs_.get(*paddr, *host, *avail, writes, &checked);
+  if (checked && tb && !mmu_.is_code_page(*paddr)) mmu_.protect_code_page(*paddr);
+  if (tbs_.flushes() != prev_flushes_) {
+    prev_flushes_ = tbs_.flushes();  // the previous block is gone
+  } else if (prev && tb) {
+    prev->next = tb;
+    prev->next_rip = env_.rip;
+    prev->next_generation = mmu_.generation();
+    prev->next_cpl = env_.cpl;
+    prev->next_code_page = *host - (*paddr & 0xfff);
+  }
+  return tb;
+}
+
 const DecodedInsn* CpuExec::fetch_slow(DecodedInsn* scratch) {
   uint8_t buf[15];
   unsigned n = 0;
@@ -140,14 +173,9 @@ ExitReason CpuExec::run(uint64_t budget) {
 
     unsigned avail;
     uint64_t paddr;
-    const uint8_t* host = code_at_rip(&avail, &paddr);
-    const TranslationBlock* tb = nullptr;
-    if (host) {
-      bool checked;
-      tb = tbs_.get(paddr, host, avail, ram_writes(), &checked);
-      // Its bytes were just found in memory: stores into the page must count as RAM writes.
-      if (checked && !mmu_.is_code_page(paddr)) mmu_.protect_code_page(paddr);
-    }
+    const uint8_t* host;
+    const TranslationBlock* tb = block_at_rip(&host, &avail, &paddr);
+    prev_ = tb;
     if (!tb) {
       // One instruction on its own: across a page boundary, outside RAM, or a fetch fault.
       env_.irq_shadow = false;

@@ -56,8 +56,14 @@ class CpuExec {
   x86::X86Cpu& cpu_;
   x86::CpuState& env_;
   x86::X86Mmu& mmu_;
+  // The block for the code at RIP: the one that followed the previous block last time if it is
+  // still valid, else looked up (and remembered as that block's successor).
+  const TranslationBlock* block_at_rip(const uint8_t** host, unsigned* avail, uint64_t* paddr);
+
   TbCache tbs_;
   CodePage code_;
+  const TranslationBlock* prev_ = nullptr;  // the block run last, while tbs_ has not flushed
+  uint64_t prev_flushes_ = 0;
   uint64_t icount_ = 0;
 };
 

@@ -61,20 +61,23 @@ void TbCache::flush() {
   flushes_++;
 }
 
+bool TbCache::still_valid(const TranslationBlock* tb, const uint8_t* host, uint64_t writes,
+                          bool* checked) const {
+  if (tb->checked_at == writes) {
+    *checked = false;
+    return true;
+  }
+  *checked = true;
+  if (std::memcmp(tb->bytes(), host, tb->nbytes) != 0) return false;
+  tb->checked_at = writes;
+  return true;
+}
+
 const TranslationBlock* TbCache::get(uint64_t paddr, const uint8_t* host, unsigned avail,
                                      uint64_t writes, bool* checked) {
   const TranslationBlock* tb = index_[slot(paddr)];
-  if (tb && tb->paddr == paddr && tb->nbytes <= avail) {
-    if (tb->checked_at == writes) {
-      *checked = false;
-      return tb;
-    }
-    *checked = true;
-    if (std::memcmp(tb->bytes(), host, tb->nbytes) == 0) {
-      tb->checked_at = writes;
-      return tb;
-    }
-  }
+  if (tb && tb->paddr == paddr && tb->nbytes <= avail && still_valid(tb, host, writes, checked))
+    return tb;
   *checked = true;
   tb = translate(paddr, host, avail);
   if (tb) tb->checked_at = writes;

@@ -25,6 +25,14 @@ struct TranslationBlock {
   uint16_t ninsn = 0;
   // ram_writes() when the bytes were last found in memory.
   mutable uint64_t checked_at = ~uint64_t{0};
+  // The block that followed this one last time (kept by the execution loop), taken again for
+  // the same RIP while the CPU's translations and privilege level are those it was found with;
+  // its code page is at host address next_code_page.
+  mutable const TranslationBlock* next = nullptr;
+  mutable uint64_t next_rip = 0;
+  mutable uint64_t next_generation = ~uint64_t{0};
+  mutable const uint8_t* next_code_page = nullptr;
+  mutable unsigned next_cpl = 0;
   // Followed in the arena by x86::FastInsn[ninsn + 1] (each decoded instruction with its
   // handler; the last entry ends the block), then the nbytes bytes.
   const x86::FastInsn* insns() const { return reinterpret_cast<const x86::FastInsn*>(this + 1); }
@@ -46,6 +54,11 @@ class TbCache {
   // is used as it is (*checked false); otherwise its bytes are compared (*checked true).
   const TranslationBlock* get(uint64_t paddr, const uint8_t* host, unsigned avail, uint64_t writes,
                               bool* checked);
+
+  // Whether `tb`, a block of this cache whose code page is now at `host`, still matches memory:
+  // as get() for a cached block.
+  bool still_valid(const TranslationBlock* tb, const uint8_t* host, uint64_t writes,
+                   bool* checked) const;
 
   void flush();
   uint64_t translations() const { return translations_; }

@@ -3,7 +3,10 @@
 // (the -drive file is closed, blockdev-del and chardev-remove succeed at once), never before; and
 // many add/remove cycles leave no descriptors or memory behind.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <cstring>
@@ -182,6 +185,34 @@ TEST_F(PcieHotplugResourcesTest, IoInFlightIsCompletedBeforeTheDeviceIsDeleted) 
   EXPECT_EQ(m().readb(status), 0);  // VIRTIO_BLK_S_OK
   // The node is free now.
   EXPECT_EQ(qmp("blockdev-del", {{"node-name", "slow"}}), kOk);
+}
+
+// A tap netdev outlives its unplugged NIC (as QEMU's -netdev does): DEVICE_DELETED leaves the
+// tap open, and netdev_del then closes it at once; the id is free again. machina runs in a
+// network namespace of its own (this test process's), where it may create interfaces.
+TEST_F(PcieHotplugResourcesTest, NetdevDelClosesTheTapOnceTheNicIsDeleted) {
+  if (unshare(CLONE_NEWNET) != 0)
+    GTEST_SKIP() << "no network namespace for a tap: " << std::strerror(errno);
+  if (access("/dev/net/tun", R_OK | W_OK) != 0)
+    GTEST_SKIP() << "/dev/net/tun: " << std::strerror(errno);
+  const char* kTun = "/dev/net/tun";
+  start(std::string(kNative) +
+        "-netdev tap,id=n0,ifname=mtap0,script=no,downscript=no "
+        "-device virtio-net-pci,bus=rp1,netdev=n0,id=nic0");
+  PcieSlotDriver slot(m(), kPort, 1);
+  EXPECT_EQ(open_fds_on(m().pid(), kTun), 1);
+  EXPECT_EQ(error_desc(qmp("netdev_add", {{"type", "tap"}, {"id", "n0"}})), "Duplicate ID 'n0'");
+  EXPECT_EQ(remove(slot, "nic0", kTun), 1);  // the netdev is not the NIC's to delete
+  EXPECT_EQ(qmp("netdev_del", {{"id", "n0"}}), kOk);
+  EXPECT_EQ(open_fds_on(m().pid(), kTun), 0);
+  // The id and the interface name can be used again.
+  EXPECT_EQ(qmp("netdev_add", {{"type", "tap"},
+                               {"id", "n0"},
+                               {"ifname", "mtap0"},
+                               {"script", "no"},
+                               {"downscript", "no"}}),
+            kOk);
+  EXPECT_EQ(open_fds_on(m().pid(), kTun), 1);
 }
 
 }  // namespace

@@ -226,6 +226,12 @@ MACHINA_FAST bool cond(const CpuState& s, unsigned cc) {
     }
     return (cc & 1) ? !r : r;
   }
+  // After ADD, ADC, SUB with borrow, INC and DEC: ZF and SF straight from the result.
+  if (c.op != CcOp::Flags && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+    uint64_t v = c.res & m;
+    r = (cc >> 1) == 2 ? v == 0 : msb(v, size);
+    return (cc & 1) ? !r : r;
+  }
   return cond_from_flags(s, cc);
 }
 

@@ -202,10 +202,12 @@ ExitReason CpuExec::run(uint64_t budget) {
     env.code_page_host = host - (paddr & 0xfff);
     env.code_written = false;
     env.irq_shadow = false;
+    env.fast_rounds_left = kFastLoopRounds;
     for (;;) {
       // The handlers run the block as far as they can (interp-fast.h) ...
+      env.fast_loop_insns = 0;
       const FastInsn* stop = at->fn(env, mmu, at);
-      done += stop - at;
+      done += (stop - at) + env.fast_loop_insns;
       if (env.fast_exit != kFastFallback) break;  // end of block, jump, or code written
       // ... and the general interpreter the instruction they left.
       uint64_t next = env.rip + stop->d.len;

@@ -104,9 +104,18 @@ const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, 
   tb->nbytes = static_cast<uint16_t>(bytes);
   tb->ninsn = static_cast<uint16_t>(n);
   auto* dst = const_cast<x86::FastInsn*>(tb->insns());
-  for (unsigned i = 0; i < n; i++)
-    new (&dst[i]) x86::FastInsn{x86::select_fast_op(insns[i]), insns[i]};
-  new (&dst[n]) x86::FastInsn{&x86::fast_end_of_block, {}};
+  unsigned offset = 0;
+  for (unsigned i = 0; i < n; i++) {
+    const DecodedInsn& d = insns[i];
+    x86::FastOp op = x86::select_fast_op(d);
+    // A near jump back to this block's first instruction: the block goes round in its handlers.
+    offset += d.len;
+    if (static_cast<int64_t>(offset) + static_cast<int64_t>(d.imm) == 0) {
+      if (x86::FastOp loop = x86::select_fast_loop_op(d)) op = loop;
+    }
+    new (&dst[i]) x86::FastInsn{op, i, d};
+  }
+  new (&dst[n]) x86::FastInsn{&x86::fast_end_of_block, n, {}};
   std::memcpy(const_cast<uint8_t*>(tb->bytes()), host, bytes);
   index_[slot(paddr)] = tb;
   translations_++;

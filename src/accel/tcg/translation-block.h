@@ -41,7 +41,7 @@ struct TranslationBlock {
 
 class TbCache {
  public:
-  static constexpr unsigned kMaxInsns = 32;
+  static constexpr unsigned kMaxInsns = 64;
   static constexpr size_t kArenaBytes = size_t{32} << 20;
 
   TbCache();

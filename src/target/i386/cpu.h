@@ -220,8 +220,11 @@ struct CpuState {
   // decoded instructions from) set `code_written`, so that the loop decodes again from memory.
   bool code_written = false;
   const uint8_t* code_page_host = nullptr;
-  // Why a run of fast-path handlers (interp-fast.h) stopped.
+  // Why a run of fast-path handlers (interp-fast.h) stopped; rounds a block may still go round
+  // itself, and the instructions of the rounds gone round.
   uint8_t fast_exit = 0;
+  uint32_t fast_rounds_left = 0;
+  uint64_t fast_loop_insns = 0;
   // The local APIC (CR8, IA32_APIC_BASE, interrupt acknowledge); nullptr: none.
   LocalInterruptController* lapic = nullptr;
   // Time base for RDTSC (nanoseconds of the virtual clock); nullptr: a counter in the state.

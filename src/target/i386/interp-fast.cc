@@ -101,7 +101,7 @@ MACHINA_FAST R fallback(CpuState& s, const FastInsn* at) {
 
 // --- flags
 MACHINA_FAST void set_cc(CpuState& s, CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r,
-                   uint64_t aux) {
+                         uint64_t aux) {
   s.cc.op = op;
   s.cc.size = static_cast<uint8_t>(size);
   s.cc.a = a;
@@ -660,6 +660,18 @@ R jcc(CpuState& s, CpuMemory& m, const FastInsn* at) {
   s.rip += d.len + d.imm;
   return jumped(s, at);
 }
+// Jcc (Cond) or JMP back to the start of its block: round again while rounds are left.
+template <bool Cond>
+R jump_back(CpuState& s, CpuMemory& m, const FastInsn* at) {
+  const DecodedInsn& d = at->d;
+  if (Cond && !cond(s, d.opcode & 15)) return next(s, m, at);
+  s.rip += d.len + d.imm;
+  if (s.fast_rounds_left == 0) return jumped(s, at);
+  s.fast_rounds_left--;
+  s.fast_loop_insns += at->index + 1;
+  const FastInsn* start = at - at->index;
+  return start->fn(s, m, start);
+}
 R jmp(CpuState& s, CpuMemory&, const FastInsn* at) {
   const DecodedInsn& d = at->d;
   s.rip += d.len + d.imm;
@@ -932,8 +944,15 @@ FastOp select_fast_op(const DecodedInsn& d) {
   return op ? op : &fast_fallback;
 }
 
+FastOp select_fast_loop_op(const DecodedInsn& d) {
+  FastOp op = select_specialised(d);
+  if (op == &jcc) return &jump_back<true>;
+  if (op == &jmp) return &jump_back<false>;
+  return nullptr;
+}
+
 FastResult run_fast_one(CpuState& s, CpuMemory& m, const DecodedInsn& d) {
-  const FastInsn run[2] = {{select_fast_op(d), d}, {&fast_end_of_block, {}}};
+  const FastInsn run[2] = {{select_fast_op(d), 0, d}, {&fast_end_of_block, 1, {}}};
   const FastInsn* stop = run[0].fn(s, m, run);
   if (stop == run) return FastResult::Fallback;
   return s.fast_exit == kFastJump ? FastResult::Jump : FastResult::Next;

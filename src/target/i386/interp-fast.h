@@ -27,6 +27,7 @@ using FastOp = const FastInsn* (*)(CpuState& s, CpuMemory& m, const FastInsn* p)
 // fast_end_of_block.
 struct FastInsn {
   FastOp fn;
+  uint32_t index = 0;  // position in its block
   DecodedInsn d;
 };
 
@@ -41,6 +42,15 @@ enum FastExit : uint8_t {
 FastOp select_fast_op(const DecodedInsn& d);
 const FastInsn* fast_fallback(CpuState& s, CpuMemory& m, const FastInsn* p);
 const FastInsn* fast_end_of_block(CpuState& s, CpuMemory& m, const FastInsn* p);
+
+// A near jump (Jcc, JMP) back to the first instruction of its own block goes round the block
+// again without leaving the handlers, at most this many times in a row; the instructions of the
+// rounds before the last are added up in s.fast_loop_insns. (Pending interrupts, and writes to
+// RAM by others, are looked at between blocks, so at latest after these rounds.)
+inline constexpr uint32_t kFastLoopRounds = 64;
+// The handler for `d` as such a jump, nullptr if it has no fast handler (the caller knows where
+// it goes).
+FastOp select_fast_loop_op(const DecodedInsn& d);
 
 enum class FastResult : uint8_t { Fallback, Next, Jump };
 // Runs the one instruction `d` through its fast-path handler alone (for tests): Fallback when

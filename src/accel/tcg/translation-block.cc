@@ -104,13 +104,13 @@ const TranslationBlock* TbCache::translate(uint64_t paddr, const uint8_t* host, 
   tb->nbytes = static_cast<uint16_t>(bytes);
   tb->ninsn = static_cast<uint16_t>(n);
   auto* dst = const_cast<x86::FastInsn*>(tb->insns());
-  unsigned offset = 0;
+  uint64_t offset = 0;
   for (unsigned i = 0; i < n; i++) {
     const DecodedInsn& d = insns[i];
     x86::FastOp op = x86::select_fast_op(d);
     // A near jump back to this block's first instruction: the block goes round in its handlers.
     offset += d.len;
-    if (static_cast<int64_t>(offset) + static_cast<int64_t>(d.imm) == 0) {
+    if (offset + d.imm == 0) {  // modulo 2^64: a displacement of -offset
       if (x86::FastOp loop = x86::select_fast_loop_op(d)) op = loop;
     }
     new (&dst[i]) x86::FastInsn{op, i, d};

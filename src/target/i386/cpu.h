@@ -242,7 +242,36 @@ struct CpuState {
   void set_rflags(uint64_t v);
   // Replaces the arithmetic flags in `mask` with those of `v`.
   void set_arith_flags(uint64_t v, uint64_t mask);
-  bool cf() const;
+  // CF alone, without computing the other flags where the lazy state allows.
+  bool cf() const {
+    const LazyFlags& c = cc;
+    uint64_t m = c.size == 8 ? ~0ull : (1ull << (c.size * 8)) - 1;
+    switch (c.op) {
+      case CcOp::Logic:
+        return false;
+      case CcOp::Flags:
+      case CcOp::Result:
+        return c.aux & kCF;
+      case CcOp::Add:
+        return c.aux ? (c.res & m) <= (c.a & m) : (c.res & m) < (c.a & m);
+      case CcOp::Sub:
+        return c.aux ? (c.a & m) <= (c.b & m) : (c.a & m) < (c.b & m);
+      default:
+        return arith_flags() & kCF;
+    }
+  }
+  // Records the last flag-setting operation.
+  void set_cc(CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r, uint64_t aux_value) {
+    cc.op = op;
+    cc.size = static_cast<uint8_t>(size);
+    cc.a = a;
+    cc.b = b;
+    cc.res = r;
+    cc.aux = aux_value;
+  }
 };
+
+// Whether condition `cc` (the low nibble of Jcc/SETcc/CMOVcc) holds for arithmetic flags `f`.
+bool condition_holds(uint64_t f, unsigned cc);
 
 }  // namespace machina::x86

@@ -188,12 +188,7 @@ class Exec {
 
   // --- flags
   void set_cc(CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r, uint64_t aux) {
-    s_.cc.op = op;
-    s_.cc.size = static_cast<uint8_t>(size);
-    s_.cc.a = a;
-    s_.cc.b = b;
-    s_.cc.res = r;
-    s_.cc.aux = aux;
+    s_.set_cc(op, size, a, b, r, aux);
   }
   bool cond(unsigned cc) const;
 

@@ -64,22 +64,34 @@ uint64_t CpuState::arith_flags() const {
   return 0;
 }
 
-bool CpuState::cf() const {
-  const LazyFlags& c = cc;
-  uint64_t m = size_mask(c.size);
-  switch (c.op) {
-    case CcOp::Logic:
-      return false;
-    case CcOp::Flags:
-    case CcOp::Result:
-      return c.aux & kCF;
-    case CcOp::Add:
-      return c.aux ? (c.res & m) <= (c.a & m) : (c.res & m) < (c.a & m);
-    case CcOp::Sub:
-      return c.aux ? (c.a & m) <= (c.b & m) : (c.a & m) < (c.b & m);
+bool condition_holds(uint64_t f, unsigned cc) {
+  bool r;
+  switch (cc >> 1) {
+    case 0:
+      r = f & kOF;
+      break;
+    case 1:
+      r = f & kCF;
+      break;
+    case 2:
+      r = f & kZF;
+      break;
+    case 3:
+      r = f & (kCF | kZF);
+      break;
+    case 4:
+      r = f & kSF;
+      break;
+    case 5:
+      r = f & kPF;
+      break;
+    case 6:
+      r = !(f & kSF) != !(f & kOF);
+      break;
     default:
-      return arith_flags() & kCF;
+      r = (f & kZF) || (!(f & kSF) != !(f & kOF));
   }
+  return (cc & 1) ? !r : r;
 }
 
 void CpuState::set_rflags(uint64_t v) {

@@ -102,12 +102,7 @@ MACHINA_FAST R fallback(CpuState& s, const FastInsn* at) {
 // --- flags
 MACHINA_FAST void set_cc(CpuState& s, CcOp op, unsigned size, uint64_t a, uint64_t b, uint64_t r,
                          uint64_t aux) {
-  s.cc.op = op;
-  s.cc.size = static_cast<uint8_t>(size);
-  s.cc.a = a;
-  s.cc.b = b;
-  s.cc.res = r;
-  s.cc.aux = aux;
+  s.set_cc(op, size, a, b, r, aux);
 }
 // ZF, SF and PF of `res` (computed when asked for), and CF and OF as given.
 MACHINA_FAST void set_result_flags(CpuState& s, unsigned size, uint64_t res, uint64_t cf_of) {
@@ -117,52 +112,11 @@ MACHINA_FAST void set_result_flags(CpuState& s, unsigned size, uint64_t res, uin
   s.cc.aux = cf_of;
 }
 MACHINA_FAST bool carry(const CpuState& s) {
-  const LazyFlags& c = s.cc;
-  uint64_t m = mask_of(c.size);
-  switch (c.op) {
-    case CcOp::Logic:
-      return false;
-    case CcOp::Flags:
-    case CcOp::Result:
-      return c.aux & kCF;
-    case CcOp::Add:
-      return c.aux ? (c.res & m) <= (c.a & m) : (c.res & m) < (c.a & m);
-    case CcOp::Sub:
-      return c.aux ? (c.a & m) <= (c.b & m) : (c.a & m) < (c.b & m);
-    default:
-      return s.cf();
-  }
+  return s.cf();
 }
 // Condition `cc` (the low nibble of Jcc/SETcc/CMOVcc) from the computed flags.
 bool cond_from_flags(const CpuState& s, unsigned cc) {
-  uint64_t f = s.arith_flags();
-  bool r;
-  switch (cc >> 1) {
-    case 0:
-      r = f & kOF;
-      break;
-    case 1:
-      r = f & kCF;
-      break;
-    case 2:
-      r = f & kZF;
-      break;
-    case 3:
-      r = f & (kCF | kZF);
-      break;
-    case 4:
-      r = f & kSF;
-      break;
-    case 5:
-      r = f & kPF;
-      break;
-    case 6:
-      r = !(f & kSF) != !(f & kOF);
-      break;
-    default:
-      r = (f & kZF) || (!(f & kSF) != !(f & kOF));
-  }
-  return (cc & 1) ? !r : r;
+  return condition_holds(s.arith_flags(), cc);
 }
 // The same, straight from the operands of the last compare or logic operation where possible.
 MACHINA_FAST bool cond(const CpuState& s, unsigned cc) {

@@ -15,34 +15,7 @@ uint64_t szp_flags(uint64_t r, unsigned size) {
 }
 
 bool Exec::cond(unsigned cc) const {
-  uint64_t f = s_.arith_flags();
-  bool r;
-  switch (cc >> 1) {
-    case 0:
-      r = f & kOF;
-      break;
-    case 1:
-      r = f & kCF;
-      break;
-    case 2:
-      r = f & kZF;
-      break;
-    case 3:
-      r = f & (kCF | kZF);
-      break;
-    case 4:
-      r = f & kSF;
-      break;
-    case 5:
-      r = f & kPF;
-      break;
-    case 6:
-      r = !(f & kSF) != !(f & kOF);
-      break;
-    default:
-      r = (f & kZF) || (!(f & kSF) != !(f & kOF));
-  }
-  return (cc & 1) ? !r : r;
+  return condition_holds(s_.arith_flags(), cc);
 }
 
 uint64_t Exec::alu(unsigned op, uint64_t a, uint64_t b, unsigned size) {

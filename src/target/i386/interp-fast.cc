@@ -644,18 +644,24 @@ R ret(CpuState& s, CpuMemory& m, const FastInsn* at) {
   s.rip = v;
   return jumped(s, at);
 }
+// The r/m64 operand of `d`: a register, or memory the TLB maps (false otherwise).
+template <bool Mem>
+MACHINA_FAST bool rm64(CpuState& s, CpuMemory& m, const DecodedInsn& d, uint64_t* v) {
+  if (!Mem) {
+    *v = s.regs[d.rm];
+    return true;
+  }
+  const uint8_t* p = host<8, false>(s, m, ea(s, d));
+  if (!p) return false;
+  *v = load<8>(p);
+  return true;
+}
 // FF /2 and /4: CALL and JMP r/m64.
 template <bool Call, bool Mem>
 R indirect(CpuState& s, CpuMemory& m, const FastInsn* at) {
   const DecodedInsn& d = at->d;
   uint64_t target;
-  if (Mem) {
-    const uint8_t* p = host<8, false>(s, m, ea(s, d));
-    if (!p) return fallback(s, at);
-    target = load<8>(p);
-  } else {
-    target = s.regs[d.rm];
-  }
+  if (!rm64<Mem>(s, m, d, &target)) return fallback(s, at);
   if (Call && !push64(s, m, s.rip + d.len)) return fallback(s, at);
   s.rip = target;
   return jumped(s, at);
@@ -663,16 +669,9 @@ R indirect(CpuState& s, CpuMemory& m, const FastInsn* at) {
 // FF /6: PUSH r/m64.
 template <bool Mem>
 R push_rm(CpuState& s, CpuMemory& m, const FastInsn* at) {
-  const DecodedInsn& d = at->d;
   uint64_t v;
-  if (Mem) {
-    const uint8_t* p = host<8, false>(s, m, ea(s, d));
-    if (!p) return fallback(s, at);
-    v = load<8>(p);
-  } else {
-    v = s.regs[d.rm];
-  }
-  return push64(s, m, v) ? next(s, m, at) : fallback(s, at);
+  if (!rm64<Mem>(s, m, at->d, &v) || !push64(s, m, v)) return fallback(s, at);
+  return next(s, m, at);
 }
 
 // --- selection

@@ -254,19 +254,28 @@ std::map<std::string, Figure> measure(const std::string& binary, const Settings&
     if (l < 0) return;
     uint64_t got = 0;
     std::thread t([&] { got = sink(l); });
+    double c0 = cpu_seconds(s.pid());
     s.type(std::string("/tmp/iob tcpsend ") + guest_sees_host + " " + std::to_string(port) + " " +
            std::to_string(st.net_mib));
     auto r = result(s, "tcpsend");
     t.join();
     ::close(l);
-    if (r && got == uint64_t((*r)[0])) out[label + " guest->host"].mb_s = (*r)[0] / (*r)[2] / 1e6;
+    double c1 = cpu_seconds(s.pid());
+    if (r && got == uint64_t((*r)[0])) {
+      out[label + " guest->host"].mb_s = (*r)[0] / (*r)[2] / 1e6;
+      out[label + " guest->host"].cpu_s_per_gib = (c1 - c0) / ((*r)[0] / double(1ull << 30));
+    }
     // host → guest
     s.type("/tmp/iob tcprecv " + std::to_string(kGuestPort));
     if (!s.wait_for("LISTENING " + std::to_string(kGuestPort), 60s)) return;
+    c0 = cpu_seconds(s.pid());
     source(guest_ip, host_port_for_guest, uint64_t(st.net_mib) << 20);
     r = result(s, "tcprecv");
-    if (r && uint64_t((*r)[0]) == uint64_t(st.net_mib) << 20)
+    c1 = cpu_seconds(s.pid());
+    if (r && uint64_t((*r)[0]) == uint64_t(st.net_mib) << 20) {
       out[label + " host->guest"].mb_s = (*r)[0] / (*r)[2] / 1e6;
+      out[label + " host->guest"].cpu_s_per_gib = (c1 - c0) / ((*r)[0] / double(1ull << 30));
+    }
   };
   net("tcp user", "127.0.0.1", "127.0.0.1", "10.0.2.2", fwd_port);
   if (st.tap) net("tcp tap", kTapHostIp, kTapGuestIp, kTapHostIp, kGuestPort);

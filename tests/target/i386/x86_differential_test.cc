@@ -354,8 +354,10 @@ int DiffRunner::run_case(const Form& f, Gen& g, bool mem_mode, int* mismatches) 
   if (!ok) why = "step result/rip";
   for (int k = 0; k < 16; k++) {
     if (k == 4) continue;
-    if (dest_undef && f.ext == -1 && k == reg) continue;
-    if (dest_undef && f.ext >= 0 && !mem_mode && k == rm) continue;
+    // SHLD/SHRD write their r/m operand (ModRM.reg is the source); BSF/BSR their reg operand.
+    bool dest_is_rm = f.ext >= 0 || f.undef == Undef::ShiftD;
+    if (dest_undef && !dest_is_rm && k == reg) continue;
+    if (dest_undef && dest_is_rm && !mem_mode && k == rm) continue;
     if (st.regs[k] != out.r[k]) {
       ok = false;
       char buf[120];

@@ -171,7 +171,12 @@ class X87Diff {
     bool env_store = (f.esc == 1 && f.r == 6) || (f.esc == 5 && f.r == 6);
     if (env_store)
       h.ignore.push_back(f.p66 ? std::make_pair(off + 6, 8u) : std::make_pair(off + 12, 16u));
-    if (f.esc == 8 && f.r == 0) h.ignore.push_back({off + 6, 18u});
+    // FXSAVE: FOP/FIP/FDP, and MXCSR_MASK — which MXCSR bits the CPU supports is the model's
+    // own (AMD's include bit 17, misaligned SSE mode; machina's qemu64 has 0xffff).
+    if (f.esc == 8 && f.r == 0) {
+      h.ignore.push_back({off + 6, 18u});
+      h.ignore.push_back({off + 28, 4u});
+    }
     return h.run(b);
   }
 

@@ -28,3 +28,5 @@ build/bench/pc_boot_bench --runs "${MACHINA_BENCH_RUNS:-3}" --json "$out/pc_boot
 echo "== PCIe hot-plug of a virtio disk with the default guest (machina vs QEMU) =="
 build/bench/hotplug_bench --runs "${MACHINA_BENCH_RUNS:-5}" --json "$out/hotplug.json"
 build/bench/hotplug_bench --runs 3 --native --json "$out/hotplug_native.json"
+echo "== disk and network throughput in the default guest (machina vs QEMU) =="
+build/bench/guest_io_bench --json "$out/guest_io.json"

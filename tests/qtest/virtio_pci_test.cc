@@ -82,14 +82,16 @@ class VirtioPciTest : public PcQtest {
 };
 
 TEST_F(VirtioPciTest, DiscoveryIdsAndCapabilityLayout) {
-  start_rng();
+  start_rng(",disable-legacy=on");  // modern only (transitional: virtio_pci_legacy_test.cc)
   PciFunction& f = drv_->pci();
   EXPECT_EQ(f.read(0x00, 2), 0x1af4u);
   EXPECT_EQ(f.read(0x02, 2), 0x1044u);  // non-transitional virtio-rng
   EXPECT_EQ(f.read(0x08, 1), 1u);       // revision 1: modern
   EXPECT_EQ(f.read(0x0a, 2), 0x00ffu);  // class "other"
   EXPECT_EQ(f.read(0x2c, 2), 0x1af4u);
-  EXPECT_EQ(f.read(0x3d, 1), 1u);  // INTA
+  EXPECT_EQ(f.read(0x2e, 2), 0x1100u);  // QEMU's default subsystem
+  EXPECT_EQ(f.read(0x3d, 1), 1u);       // INTA
+  EXPECT_EQ(f.bar_size(0), 0u);         // no legacy I/O BAR
   EXPECT_EQ(f.bar_size(4), 0x4000u);
   EXPECT_EQ(f.read(0x20, 4) & 0xf, 0xcu);  // 64-bit prefetchable
   EXPECT_EQ(f.bar_size(1), 0x1000u);
@@ -336,8 +338,8 @@ TEST_F(VirtioPciTest, UnsupportedTransportOptionsAreRefused) {
     EXPECT_EQ(st.code, 1) << dev;
     EXPECT_NE(raw.child().stderr_text().find(text), std::string::npos) << raw.child().stderr_text();
   };
-  refuse("virtio-rng-pci,disable-modern=on", "disable-modern=on is not supported");
-  refuse("virtio-rng-pci,disable-legacy=off", "disable-legacy=off is not supported");
+  refuse("virtio-rng-pci,disable-modern=on,disable-legacy=on",
+         "device cannot work as neither modern nor legacy mode is enabled");
   refuse("virtio-rng-pci,period=0", "'period' parameter expects a positive integer");
 }
 

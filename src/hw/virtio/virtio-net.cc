@@ -17,7 +17,10 @@ namespace {
 constexpr unsigned kFCsum = 0, kFGuestCsum = 1, kFMac = 5, kFGuestTso4 = 7, kFGuestTso6 = 8,
                    kFHostTso4 = 11, kFHostTso6 = 12, kFMrgRxbuf = 15, kFStatus = 16, kFCtrlVq = 17,
                    kFCtrlRx = 18, kFCtrlMacAddr = 23;
-constexpr size_t kHdrLen = 12;  // virtio_net_hdr_v1
+// virtio_net_hdr_v1 (VERSION_1 or MRG_RXBUF: with num_buffers), which a vnet-header backend
+// always carries; a legacy driver without MRG_RXBUF uses the 10-byte virtio_net_hdr.
+constexpr size_t kHdrLenV1 = 12;
+constexpr size_t kHdrLenLegacy = 10;
 constexpr unsigned kHdrNumBuffers = 10;
 constexpr uint16_t kStatusLinkUp = 1;
 // 5.1.6.5 control classes and commands
@@ -131,6 +134,8 @@ void VirtioNet::set_config(const std::vector<uint8_t>& cfg, uint32_t addr, unsig
 }
 
 void VirtioNet::features_set(uint64_t features) {
+  hdr_len_ = features & (virtio::bit(virtio::kFVersion1) | virtio::bit(kFMrgRxbuf)) ? kHdrLenV1
+                                                                                    : kHdrLenLegacy;
   if (!nd_) return;
   // The header stays with the backend when it can carry it; the guest's offloads go to tap.
   vnet_hdr_ = nd_->has_vnet_hdr() && nd_->using_vnet_hdr(true);
@@ -141,6 +146,7 @@ void VirtioNet::features_set(uint64_t features) {
 }
 
 void VirtioNet::device_reset() {
+  hdr_len_ = kHdrLenLegacy;  // no features negotiated
   promisc_ = true;
   allmulti_ = alluni_ = nomulti_ = nouni_ = nobcast_ = false;
   uni_table_.clear();
@@ -208,13 +214,19 @@ void VirtioNet::handle_tx(VirtQueue& vq) {
     vq.set_notification(false);
     while (auto elem = vq.pop()) {
       size_t total = elem->out_bytes();
-      if (total < kHdrLen || !elem->in_sg.empty()) {
+      if (total < hdr_len_ || !elem->in_sg.empty()) {
         error("virtio-net header not in first element");
         return;
       }
       if (nd_ && link_up_) {
-        std::vector<iovec> frame =
-            vnet_hdr_ ? elem->out_sg : iov_slice(elem->out_sg, kHdrLen, total - kHdrLen);
+        std::vector<iovec> frame = iov_slice(elem->out_sg, hdr_len_, total - hdr_len_);
+        // A vnet-header backend takes the 12-byte header: the guest's as it is, or a legacy
+        // 10-byte one with num_buffers 0.
+        uint8_t hdr[kHdrLenV1] = {};
+        if (vnet_hdr_) {
+          iov_to_buf(elem->out_sg, 0, hdr, hdr_len_);
+          frame.insert(frame.begin(), iovec{hdr, kHdrLenV1});
+        }
         nd_->send(frame.data(), int(frame.size()));
       }
       vq.push(*elem, 0);
@@ -262,15 +274,17 @@ ssize_t VirtioNet::receive(const iovec* iov, int iovcnt) {
   for (const iovec& v : in) size += v.iov_len;
   if (!can_receive()) return 0;
   // The frame (after the backend's header, if it has one).
-  size_t off = vnet_hdr_ ? kHdrLen : 0;
+  size_t off = vnet_hdr_ ? kHdrLenV1 : 0;
   if (size < off + 14) return ssize_t(size);  // runt: dropped
   uint8_t dst[6];
   iov_to_buf(in, off, dst, 6);
   if (!accept_frame(dst)) return ssize_t(size);  // filtered: consumed
-  uint8_t hdr[kHdrLen] = {};
-  if (vnet_hdr_) iov_to_buf(in, 0, hdr, kHdrLen);
+  // The guest's header: the backend's (its first hdr_len_ bytes), or zero.
+  const size_t hl = hdr_len_;
+  uint8_t hdr[kHdrLenV1] = {};
+  if (vnet_hdr_) iov_to_buf(in, 0, hdr, kHdrLenV1);
   size_t frame_len = size - off;
-  size_t total = kHdrLen + frame_len;
+  size_t total = hl + frame_len;
   VirtQueue& rx = queue(0);
   bool mrg = has_feature(kFMrgRxbuf);
   std::vector<VirtQueueElement> used;
@@ -283,36 +297,42 @@ ssize_t VirtioNet::receive(const iovec* iov, int iovcnt) {
       return 0;
     }
     size_t room = elem->in_bytes();
-    if (room < (done == 0 ? kHdrLen : 1) || (!mrg && room < total)) {
-      if (!mrg && room < total) {
-        log_mask(LOG_GUEST_ERROR, "virtio-net: receive buffer too small for a " +
-                                      std::to_string(frame_len) + "-byte frame; dropped");
-        rx.push(*elem, 0);
-        for (size_t i = 0; i < used.size(); ++i) rx.unpop();
-        notify(rx);
-        return ssize_t(size);
-      }
+    if (!mrg && room < total) {
+      log_mask(LOG_GUEST_ERROR, "virtio-net: receive buffer too small for a " +
+                                    std::to_string(frame_len) + "-byte frame; dropped");
+      rx.push(*elem, 0);
+      for (size_t i = 0; i < used.size(); ++i) rx.unpop();
+      notify(rx);
+      return ssize_t(size);
+    }
+    if (room == 0) {
+      error("virtio-net receive queue contains no in buffers");
+      return ssize_t(size);
+    }
+    if (done == 0 && room < hl) {
+      error("virtio-net receive buffer too small for the header");
+      return ssize_t(size);
     }
     size_t n = std::min(room, total - done);
     size_t copied = 0;
     if (done == 0) {
-      copied = iov_from_buf(elem->in_sg, 0, hdr, kHdrLen);
+      copied = iov_from_buf(elem->in_sg, 0, hdr, hl);
       std::vector<iovec> payload = iov_slice(in, off, frame_len);
-      std::vector<uint8_t> tmp(n - kHdrLen);
+      std::vector<uint8_t> tmp(n - hl);
       iov_to_buf(payload, 0, tmp.data(), tmp.size());
-      copied += iov_from_buf(elem->in_sg, kHdrLen, tmp.data(), tmp.size());
+      copied += iov_from_buf(elem->in_sg, hl, tmp.data(), tmp.size());
     } else {
       std::vector<uint8_t> tmp(n);
-      iov_to_buf(in, off + (done - kHdrLen), tmp.data(), n);
+      iov_to_buf(in, off + (done - hl), tmp.data(), n);
       copied = iov_from_buf(elem->in_sg, 0, tmp.data(), n);
     }
     done += copied;
     used.push_back(std::move(*elem));
     if (!mrg) break;
   }
-  // num_buffers in the first buffer's header.
+  // num_buffers in the first buffer's header (the legacy 10-byte header has none).
   uint16_t nbuf = uint16_t(used.size());
-  iov_from_buf(used[0].in_sg, kHdrNumBuffers, &nbuf, 2);
+  if (hl == kHdrLenV1) iov_from_buf(used[0].in_sg, kHdrNumBuffers, &nbuf, 2);
   size_t left = total;
   for (size_t i = 0; i < used.size(); ++i) {
     size_t len = std::min(left, used[i].in_bytes());

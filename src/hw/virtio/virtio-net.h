@@ -1,11 +1,12 @@
 // virtio-net (virtio 1.x, 5.1): "virtio-net-device" on a -netdev backend (`netdev=`), proxy
 // "virtio-net-pci". One receive/transmit queue pair and the control queue.
 //
-// Frames carry a 12-byte virtio_net_hdr_v1. With a backend that takes the header (tap with
-// vnet_hdr), it is passed through and the checksum/segmentation offloads are offered; otherwise
-// (slirp, tap without vnet_hdr) it is stripped on transmit and zero on receive, and no offloads
-// are offered — the guest then computes its own checksums. Mergeable receive buffers are offered
-// (the guest may post small buffers; a frame spans several, `num_buffers` says how many).
+// Frames carry a 12-byte virtio_net_hdr_v1 (a legacy driver without MRG_RXBUF: the 10-byte
+// virtio_net_hdr, converted for a vnet-header backend). With a backend that takes the header (tap
+// with vnet_hdr), it is passed through and the checksum/segmentation offloads are offered;
+// otherwise (slirp, tap without vnet_hdr) it is stripped on transmit and zero on receive, and no
+// offloads are offered — the guest then computes its own checksums. Mergeable receive buffers are
+// offered (the guest may post small buffers; a frame spans several, `num_buffers` says how many).
 //
 // Receive filtering as the control queue programs it (promiscuous, all-multicast, all-unicast,
 // no-broadcast, MAC tables of 64 entries with QEMU's overflow rule, MAC address); a change is
@@ -72,6 +73,7 @@ class VirtioNet : public VirtioDevice {
   NetdevRef nd_;
   std::array<uint8_t, 6> macaddr_{};
   bool vnet_hdr_ = false;  // the backend carries the header
+  size_t hdr_len_ = 10;    // the guest's header: 12 with VERSION_1 or MRG_RXBUF
   bool link_up_ = true;
   // Receive filter.
   bool promisc_ = true, allmulti_ = false, alluni_ = false, nomulti_ = false, nouni_ = false,

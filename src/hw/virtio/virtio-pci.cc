@@ -129,24 +129,55 @@ void VirtioPciProxy::add_vendor_cap(uint8_t cfg_type, uint32_t offset, uint32_t 
 
 Status VirtioPciProxy::pci_realize() {
   if (!vdev_) return generic_error("virtio-pci: no backend device");
-  if (disable_modern_) {
-    return generic_error(
-        "machina supports the modern virtio-pci transport only: disable-modern=on is not "
-        "supported");
+  // As QEMU: legacy by default unless behind a PCI Express port (a root complex integrated
+  // endpoint on pcie.0 and a device on a conventional bus are transitional).
+  PciBus* bus = pci_bus();
+  bool pcie_port = bus && bus->is_express() && !bus->is_root();
+  if (disable_legacy_ == OnOffAuto::Auto) {
+    disable_legacy_ = pcie_port ? OnOffAuto::On : OnOffAuto::Off;
   }
-  if (disable_legacy_ == OnOffAuto::Off) {
-    return generic_error(
-        "machina has no legacy virtio-pci transport: disable-legacy=off is not supported");
+  legacy_ = disable_legacy_ == OnOffAuto::Off;
+  modern_ = !disable_modern_;
+  if (!legacy_ && !modern_) {
+    return generic_error("device cannot work as neither modern nor legacy mode is enabled");
   }
+  uint16_t trans_id = virtio::pci_transitional_device_id(vdev_->device_id());
+  if (legacy_ && !trans_id) return generic_error("device is modern-only, use disable-legacy=on");
   uint32_t nvectors = vectors_ == UINT32_MAX ? virtio_pci_class().default_vectors : vectors_;
   if (nvectors > pci::kMsixVectorsMax) {
     return generic_error("Parameter 'vectors' expects a value between 0 and 2048");
   }
   if (Status s = vdev_->realize(); !s.ok()) return s;
   vectors_ = nvectors;
-  set_word(pci::kDeviceId, uint16_t(virtio::kPciDeviceIdModernBase + vdev_->device_id()));
+  if (legacy_) {
+    // Transitional: the legacy device ID, the virtio device ID as subsystem ID, revision 0.
+    set_word(pci::kDeviceId, trans_id);
+    set_word(pci::kSubsystemId, vdev_->device_id());
+    set_byte(pci::kRevisionId, 0);
+  } else {
+    set_word(pci::kDeviceId, uint16_t(virtio::kPciDeviceIdModernBase + vdev_->device_id()));
+    set_byte(pci::kRevisionId, 1);
+  }
   set_byte(pci::kInterruptPin, 1);
+  if (modern_) {
+    if (Status s = modern_init(); !s.ok()) return s;
+  }
+  if (nvectors) {
+    msix_bar_.init_container(this, "virtio-pci-msix", msix_exclusive_bar_size(nvectors));
+    auto r = msix_init(*this, nvectors, &msix_bar_, kMsixBar, 0, &msix_bar_, kMsixBar,
+                       msix_exclusive_bar_pba_offset(nvectors), 0);
+    if (!r.ok()) return r.error();
+    register_bar(kMsixBar, pci::kBaseAddressMemType32, &msix_bar_);
+    msix_set_enable_notifier(*this, [this](bool) { update_isr(); });
+  }
+  if (legacy_) {
+    if (Status s = legacy_init(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
+// The modern interface: BAR 4 and the vendor capabilities that describe it.
+Status VirtioPciProxy::modern_init() {
   common_.init_io(this, "virtio-pci-common",
                   ops_for([this](uint64_t a, unsigned s) { return common_read(a, s); },
                           [this](uint64_t a, uint64_t v, unsigned s) { common_write(a, v, s); }, 4),
@@ -196,14 +227,6 @@ Status VirtioPciProxy::pci_realize() {
     set_wmask(pci_cfg_cap_ + kPciCfgData, 0xffffffff, 4);
   }
   register_bar(kModernBar, pci::kBaseAddressMemType64 | pci::kBaseAddressMemPrefetch, &modern_bar_);
-  if (nvectors) {
-    msix_bar_.init_container(this, "virtio-pci-msix", msix_exclusive_bar_size(nvectors));
-    auto r = msix_init(*this, nvectors, &msix_bar_, kMsixBar, 0, &msix_bar_, kMsixBar,
-                       msix_exclusive_bar_pba_offset(nvectors), 0);
-    if (!r.ok()) return r.error();
-    register_bar(kMsixBar, pci::kBaseAddressMemType32, &msix_bar_);
-    msix_set_enable_notifier(*this, [this](bool) { update_isr(); });
-  }
   return Status::Ok();
 }
 

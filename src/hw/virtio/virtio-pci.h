@@ -4,13 +4,21 @@
 // backend's DEVICE_DELETED comes before the proxy's). The backend's properties are also the
 // proxy's (-device virtio-blk-pci,drive=d0,serial=S).
 //
-// The modern transport only (non-transitional device ID 0x1040 + id, revision 1):
-//   BAR 4, 64-bit prefetchable, 16 KiB: common config at 0x0000, ISR at 0x1000, device config at
-//     0x2000, notifications at 0x3000 (queue n at n * 4: notify_off_multiplier 4);
-//   BAR 1, 32-bit: the MSI-X table (at 0) and PBA (upper half) when vectors > 0;
-//   vendor capabilities for the four structures and the PCI configuration access window.
-// `disable-legacy` accepts auto and on (there is no legacy I/O BAR: off is refused), and
-// `disable-modern` only off. With MSI-X off the ISR drives INTA.
+// Both interfaces of a transitional device, as QEMU lays them out:
+//   BAR 0, I/O: the legacy (virtio 0.9.5) interface when legacy is enabled (registers, then the
+//     device configuration; virtio-pci-legacy.cc);
+//   BAR 1, 32-bit memory: the MSI-X table (at 0) and PBA (upper half) when vectors > 0;
+//   BAR 4, 64-bit prefetchable, 16 KiB, when modern is enabled: common config at 0x0000, ISR at
+//     0x1000, device config at 0x2000, notifications at 0x3000 (queue n at n * 4:
+//     notify_off_multiplier 4); vendor capabilities for the four structures and the PCI
+//     configuration access window.
+// `disable-legacy=auto` (the default) enables legacy unless the device sits behind a PCI Express
+// port (root port, switch downstream port): on a conventional bus and on the root complex
+// (pcie.0) the device is transitional. With legacy enabled the device ID is the transitional one
+// (net 0x1000, blk 0x1001, console 0x1003, rng 0x1005; revision 0, subsystem ID the virtio
+// device ID); modern only: 0x1040 + virtio device ID, revision 1. `disable-modern=on` leaves the
+// legacy interface alone; both disabled is refused (QEMU's error). With MSI-X off the ISR drives
+// INTA.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +46,8 @@ class VirtioPciProxy : public PciDevice, public VirtioTransport {
     return static_cast<const VirtioPciClass&>(object_class());
   }
   VirtioDevice* vdev() const { return vdev_; }
+  bool legacy() const { return legacy_; }
+  bool modern() const { return modern_; }
   uint32_t vectors() const { return vectors_; }
 
   // VirtioTransport
@@ -63,6 +73,12 @@ class VirtioPciProxy : public PciDevice, public VirtioTransport {
   VirtQueue* selected_queue();
   uint16_t check_vector(uint16_t v) const;
   void alias_backend_properties();
+  Status modern_init();
+  // The legacy I/O BAR (virtio-pci-legacy.cc).
+  Status legacy_init();
+  uint64_t legacy_read(uint64_t addr, unsigned size);
+  void legacy_write(uint64_t addr, uint64_t value, unsigned size);
+  uint32_t legacy_config_offset() const;
   uint64_t bar_window_read(uint8_t bar, uint32_t offset, unsigned len);
   void bar_window_write(uint8_t bar, uint32_t offset, uint32_t value, unsigned len);
 
@@ -70,8 +86,9 @@ class VirtioPciProxy : public PciDevice, public VirtioTransport {
   VirtioBus* vbus_ = nullptr;
   OnOffAuto disable_legacy_ = OnOffAuto::Auto;
   bool disable_modern_ = false;
-  uint32_t vectors_ = UINT32_MAX;  // UINT32_MAX: the class default
-  MemoryRegion modern_bar_, common_, isr_, device_, notify_, msix_bar_;
+  bool legacy_ = false, modern_ = false;  // the interfaces realize settled on
+  uint32_t vectors_ = UINT32_MAX;         // UINT32_MAX: the class default
+  MemoryRegion modern_bar_, common_, isr_, device_, notify_, msix_bar_, legacy_bar_;
   uint32_t dfselect_ = 0, gfselect_ = 0;
   uint16_t queue_select_ = 0;
   uint8_t pci_cfg_cap_ = 0;

@@ -1,5 +1,6 @@
 // Constants of the virtio 1.x specification: device status bits, feature bits, split ring
-// layout, device IDs, and the virtio PCI transport's capabilities and common configuration.
+// layout, device IDs, the virtio PCI transport's capabilities and common configuration, and the
+// legacy (virtio 0.9.5) PCI interface of transitional devices.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,28 @@ inline constexpr uint16_t kIdRng = 4;
 // 4.1 Virtio over PCI
 inline constexpr uint16_t kPciVendorId = 0x1af4;
 inline constexpr uint16_t kPciDeviceIdModernBase = 0x1040;  // + device ID
+// 4.1.2.3 Transitional PCI device IDs (0x1000-0x103f; the subsystem ID is the device ID); 0 for
+// a device type that has no legacy interface.
+constexpr uint16_t pci_transitional_device_id(uint16_t device_id) {
+  switch (device_id) {
+    case 1:  // network card
+      return 0x1000;
+    case 2:  // block device
+      return 0x1001;
+    case 5:  // memory ballooning
+      return 0x1002;
+    case 3:  // console
+      return 0x1003;
+    case 8:  // SCSI host
+      return 0x1004;
+    case 4:  // entropy source
+      return 0x1005;
+    case 9:  // 9P transport
+      return 0x1009;
+    default:
+      return 0;
+  }
+}
 inline constexpr uint16_t kNoVector = 0xffff;
 // 4.1.4 capability cfg_type
 inline constexpr uint8_t kPciCapCommonCfg = 1;
@@ -80,6 +103,24 @@ inline constexpr unsigned kCommonQAvailHi = 0x2c;
 inline constexpr unsigned kCommonQUsedLo = 0x30;
 inline constexpr unsigned kCommonQUsedHi = 0x34;
 inline constexpr unsigned kCommonSize = 0x38;
+// 4.1.4.8 Legacy interface: the registers at the start of the I/O BAR (guest-native endian,
+// little endian on x86), then the device configuration.
+inline constexpr unsigned kLegacyHostFeatures = 0x00;   // u32, read-only: feature bits 0-31
+inline constexpr unsigned kLegacyGuestFeatures = 0x04;  // u32
+inline constexpr unsigned kLegacyQueuePfn = 0x08;       // u32: ring address >> 12
+inline constexpr unsigned kLegacyQueueNum = 0x0c;       // u16, read-only: the queue's size
+inline constexpr unsigned kLegacyQueueSel = 0x0e;       // u16
+inline constexpr unsigned kLegacyQueueNotify = 0x10;    // u16
+inline constexpr unsigned kLegacyStatus = 0x12;         // u8
+inline constexpr unsigned kLegacyIsr = 0x13;            // u8, read clears
+inline constexpr unsigned kLegacyMsixConfig = 0x14;     // u16, only while MSI-X is enabled
+inline constexpr unsigned kLegacyMsixQueue = 0x16;      // u16, only while MSI-X is enabled
+inline constexpr unsigned kLegacyConfig = 0x14;         // device configuration, MSI-X disabled
+inline constexpr unsigned kLegacyConfigMsix = 0x18;     // device configuration, MSI-X enabled
+inline constexpr unsigned kLegacyQueueAddrShift = 12;
+// 2.7.2 Legacy interfaces: the used ring starts at the next 4096-byte boundary.
+inline constexpr uint64_t kLegacyVringAlign = 4096;
+
 // ISR bits
 inline constexpr uint8_t kIsrQueue = 1;
 inline constexpr uint8_t kIsrConfig = 2;

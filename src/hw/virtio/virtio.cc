@@ -66,13 +66,21 @@ bool VirtioDevice::set_guest_features(uint64_t features) {
   return ok;
 }
 
-void VirtioDevice::set_status(uint8_t status) {
+void VirtioDevice::set_legacy_features(uint32_t features) {
+  if (status_ & virtio::kStatusFeaturesOk) return;
+  driver_features_ = features;
+  // Never acceptable to the modern check (no VERSION_1), but taken as written: legacy drivers
+  // have nothing to be refused with.
+  (void)set_guest_features(features);
+}
+
+void VirtioDevice::set_status(uint8_t status, bool legacy) {
   if (status == 0) {
     reset();
     return;
   }
   uint8_t old = status_;
-  if ((status & virtio::kStatusFeaturesOk) && !(old & virtio::kStatusFeaturesOk)) {
+  if (!legacy && (status & virtio::kStatusFeaturesOk) && !(old & virtio::kStatusFeaturesOk)) {
     // The features the driver wrote are checked when it claims FEATURES_OK.
     if (!set_guest_features(driver_features_)) status &= uint8_t(~virtio::kStatusFeaturesOk);
   }

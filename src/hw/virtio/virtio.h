@@ -81,12 +81,17 @@ class VirtioDevice : public Device {
   // The driver's FEATURES_OK: keeps only offered bits; false if the driver asked for something
   // not offered or left out VERSION_1 (modern transport).
   bool set_guest_features(uint64_t features);
+  // The legacy interface's guest features register (no FEATURES_OK step there): the offered bits
+  // of `features` are the negotiated set at once; ignored once FEATURES_OK is set. Without
+  // VERSION_1 the device works with legacy semantics (has_feature(kFVersion1) is false).
+  void set_legacy_features(uint32_t features);
 
   // --- status
   uint8_t status() const { return status_; }
   // Writes the status register: 0 resets the device; FEATURES_OK is refused (not kept) when the
-  // feature set is not acceptable; DRIVER_OK starts the device.
-  void set_status(uint8_t status);
+  // feature set is not acceptable; DRIVER_OK starts the device. `legacy`: written through the
+  // legacy interface, which has no FEATURES_OK step (the features were taken when written).
+  void set_status(uint8_t status, bool legacy = false);
   bool driver_ok() const { return status_ & virtio::kStatusDriverOk; }
   bool broken() const { return broken_; }
   // Resets status, features, queues, ISR and the device's own state.

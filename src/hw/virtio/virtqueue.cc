@@ -116,6 +116,12 @@ void VirtQueue::set_addresses(uint64_t desc, uint64_t avail, uint64_t used) {
   used_ = used;
 }
 
+void VirtQueue::set_legacy_addresses(uint64_t desc, uint64_t align) {
+  uint64_t avail = desc + uint64_t(num_) * virtio::kDescSize;
+  uint64_t avail_end = avail + 6 + 2 * uint64_t(num_);  // flags, idx, ring[num], used_event
+  set_addresses(desc, avail, (avail_end + align - 1) & ~(align - 1));
+}
+
 void VirtQueue::reset() {
   num_ = max_size_;
   desc_ = avail_ = used_ = 0;

@@ -57,6 +57,10 @@ class VirtQueue {
   uint64_t avail_addr() const { return avail_; }
   uint64_t used_addr() const { return used_; }
   void set_addresses(uint64_t desc, uint64_t avail, uint64_t used);
+  // The legacy interface's layout (2.7.2, "Legacy Interfaces: A Note on Virtqueue Layout"): the
+  // descriptor table at `desc`, the available ring right after it, the used ring at the next
+  // `align`-byte boundary; for the queue's current size.
+  void set_legacy_addresses(uint64_t desc, uint64_t align);
   uint16_t vector() const { return vector_; }
   void set_vector(uint16_t v) { vector_ = v; }
   bool enabled() const { return enabled_; }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "qtest/blk_test_images.h"
 #include "qtest/harness.h"
 #include "qtest/virtio_driver.h"
 
@@ -173,16 +174,11 @@ TEST(VirtioBlkEnospcPolicy, OtherErrorsAreReportedToTheGuest) {
   // (VIRTIO_BLK_S_IOERR, action "report"), the VM keeps running.
   TempPath img(".img");
   make_sparse(img.str(), 1 << 20);
-  rlimit old{};
-  getrlimit(RLIMIT_FSIZE, &old);
-  rlimit lim = old;
-  lim.rlim_cur = 512 * 1024;
-  setrlimit(RLIMIT_FSIZE, &lim);
-  auto prev = ::signal(SIGXFSZ, SIG_IGN);
-  QTestMachine m("-M q35 -drive if=none,id=d0,format=raw,aio=threads,werror=enospc,file=" +
-                 img.str() + " -device virtio-blk-pci,addr=7,id=vblk0,drive=d0");
-  setrlimit(RLIMIT_FSIZE, &old);
-  ::signal(SIGXFSZ, prev);
+  auto mp = start_with_file_size_limit(
+      "-M q35 -drive if=none,id=d0,format=raw,aio=threads,werror=enospc,file=" + img.str() +
+          " -device virtio-blk-pci,addr=7,id=vblk0,drive=d0",
+      512 * 1024);
+  QTestMachine& m = *mp;
   ASSERT_TRUE(m.ok()) << m.error();
   GuestAlloc alloc;
   VirtioPciDriver d(m, alloc, kBlkDevfn);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "qtest/blk_test_images.h"
 #include "qtest/hw_pc_qtest.h"
 #include "qtest/virtio_driver.h"
 
@@ -30,10 +31,7 @@ class VirtioBlkTest : public PcQtest {
  protected:
   void SetUp() override {
     img_ = std::make_unique<TempPath>(".img");
-    std::vector<uint8_t> data(kImageSize);
-    for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i / 512 + i);
-    std::ofstream(img_->str(), std::ios::binary)
-        .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
+    write_pattern_image(img_->str(), kImageSize);
   }
   void start_blk(const std::string& drive_opts = "", const std::string& dev_opts = "") {
     start("-drive if=none,id=d0,format=raw,file=" + img_->str() + drive_opts +
@@ -203,16 +201,11 @@ TEST(VirtioBlkErrors, WriteErrorStopsTheVmAndContRetries) {
     f.seekp((1 << 20) - 1);
     f.put(0);
   }
-  rlimit old{};
-  getrlimit(RLIMIT_FSIZE, &old);
-  rlimit lim = old;
-  lim.rlim_cur = 512 * 1024;
-  setrlimit(RLIMIT_FSIZE, &lim);
-  auto prev = ::signal(SIGXFSZ, SIG_IGN);
-  QTestMachine m("-M q35 -drive if=none,id=d0,format=raw,aio=threads,werror=stop,file=" +
-                 img.str() + " -device virtio-blk-pci,addr=7,id=vblk0,drive=d0");
-  setrlimit(RLIMIT_FSIZE, &old);
-  ::signal(SIGXFSZ, prev);
+  auto mp = start_with_file_size_limit(
+      "-M q35 -drive if=none,id=d0,format=raw,aio=threads,werror=stop,file=" + img.str() +
+          " -device virtio-blk-pci,addr=7,id=vblk0,drive=d0",
+      512 * 1024);
+  QTestMachine& m = *mp;
   ASSERT_TRUE(m.ok()) << m.error();
   GuestAlloc alloc;
   VirtioPciDriver d(m, alloc, kBlkDevfn);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "qtest/blk_test_images.h"
 #include "qtest/hw_pc_qtest.h"
 #include "qtest/virtio_legacy_driver.h"
 
@@ -29,10 +30,7 @@ class VirtioPciLegacyTest : public PcQtest {
  protected:
   void SetUp() override {
     img_ = std::make_unique<TempPath>(".img");
-    std::vector<uint8_t> data(kImageSize);
-    for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i / 512 + i);
-    std::ofstream(img_->str(), std::ios::binary)
-        .write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
+    write_pattern_image(img_->str(), kImageSize);
   }
   std::string blk(const std::string& dev_opts = "") {
     return "-drive if=none,id=d0,format=raw,file=" + img_->str() +

@@ -7,6 +7,7 @@
 #include "hw/pci/pci-info.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
+#include "system/iothread.h"
 #include "system/runstate.h"
 
 namespace machina {
@@ -25,6 +26,18 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
     return json{{"running", runstate_is_running()},
                 {"singlestep", false},
                 {"status", runstate_name(runstate())}};
+  });
+  add(r, "query-iothreads", {}, [](const json&, QmpContext&) -> Result<json> {
+    json list = json::array();
+    for (IOThread* t : iothreads()) {
+      list.push_back({{"id", t->id()},
+                      {"thread-id", t->thread_id()},
+                      {"poll-max-ns", t->poll_max_ns_},
+                      {"poll-grow", t->poll_grow_},
+                      {"poll-shrink", t->poll_shrink_},
+                      {"aio-max-batch", t->aio_max_batch_}});
+    }
+    return list;
   });
   add(r, "query-name", {}, [](const json&, QmpContext&) -> Result<json> {
     json j = json::object();

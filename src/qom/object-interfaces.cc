@@ -32,10 +32,15 @@ Result<Object*> user_creatable_add(const std::string& type, const std::string& i
                                  : obj->property_set(name, value);
     if (!s.ok()) return s.error();
   }
-  if (auto* uc = dynamic_cast<UserCreatable*>(obj.get())) {
-    if (Status s = uc->complete(); !s.ok()) return s.error();
-  }
+  // As QEMU: the object is /objects/ID while it completes (an iothread names its thread after
+  // the id), and is taken out again when completing fails.
   if (Status s = objects->add_child(id, obj.get()); !s.ok()) return s.error();
+  if (auto* uc = dynamic_cast<UserCreatable*>(obj.get())) {
+    if (Status s = uc->complete(); !s.ok()) {
+      obj->unparent();
+      return s.error();
+    }
+  }
   return obj.get();
 }
 

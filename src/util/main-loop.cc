@@ -57,7 +57,7 @@ void BottomHalf::cancel() {
 
 // ---------------------------------------------------------------- the loop
 
-MainLoop::MainLoop() {
+MainLoop::MainLoop(Timers timers) : timers_(timers) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wakefd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epfd_ < 0 || wakefd_ < 0) {
@@ -255,7 +255,7 @@ bool MainLoop::run_bottom_halves() {
 bool MainLoop::run_once(int64_t timeout_ns) {
   owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   BqlGuard bql;  // hooks and handlers run under the big lock; the wait below does not hold it
-  if (g_timer_loop.load(std::memory_order_relaxed) != this) {
+  if (timers_ == Timers::kRun && g_timer_loop.load(std::memory_order_relaxed) != this) {
     g_timer_loop.store(this, std::memory_order_release);
   }
   for (size_t i = 0; i < prepare_.size(); i++) {
@@ -269,7 +269,7 @@ bool MainLoop::run_once(int64_t timeout_ns) {
     work_pending_.store(false, std::memory_order_relaxed);
   }
   if (quit_requested()) timeout_ns = 0;
-  int64_t deadline = timers_deadline_ns();
+  int64_t deadline = timers_ == Timers::kRun ? timers_deadline_ns() : -1;
   if (deadline >= 0 && (timeout_ns < 0 || deadline < timeout_ns)) timeout_ns = deadline;
 
   epoll_event events[64];
@@ -315,7 +315,7 @@ bool MainLoop::run_once(int64_t timeout_ns) {
 
   progress |= run_posted();
   progress |= run_bottom_halves();
-  progress |= timers_run_all_expired();
+  if (timers_ == Timers::kRun) progress |= timers_run_all_expired();
   return progress;
 }
 

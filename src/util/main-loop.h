@@ -50,7 +50,12 @@ class MainLoop {
  public:
   using Handler = std::function<void()>;
 
-  MainLoop();
+  // What a loop runs besides its own fd handlers, posted work and bottom halves.
+  enum class Timers {
+    kRun,   // the timers of every clock (the main loop; the loop that ran last is woken for them)
+    kNone,  // none: an I/O thread's loop (QEMU's iothread AioContext has no main-loop timers)
+  };
+  explicit MainLoop(Timers timers = Timers::kRun);
   ~MainLoop();
   MainLoop(const MainLoop&) = delete;
   MainLoop& operator=(const MainLoop&) = delete;
@@ -102,6 +107,7 @@ class MainLoop {
   bool run_bottom_halves();
   void drain_wakeup();
 
+  const Timers timers_;
   int epfd_ = -1;
   int wakefd_ = -1;
   uint32_t next_gen_ = 1;

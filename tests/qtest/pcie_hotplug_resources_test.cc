@@ -67,6 +67,17 @@ TEST_F(PcieHotplugResourcesTest, TheDriveFileIsClosedWhenDeviceDeletedArrives) {
   for (const json& b : r["return"]) EXPECT_NE(b["device"], "drv0") << r.dump();
 }
 
+TEST_F(PcieHotplugResourcesTest, AnIothreadIsFreeAgainOnceItsDiskIsDeleted) {
+  start(std::string(kNative) + "-object iothread,id=io0 -drive if=none,id=drv0,format=raw,file=" +
+        image + " -device virtio-blk-pci,bus=rp1,drive=drv0,id=vblk0,iothread=io0");
+  PcieSlotDriver slot(m(), kPort, 1);
+  EXPECT_EQ(qmp("object-del", {{"id", "io0"}})["error"]["desc"],
+            "object 'io0' is in use, can not be deleted");
+  EXPECT_EQ(remove(slot, "vblk0", image), 0);
+  EXPECT_EQ(qmp("object-del", {{"id", "io0"}}), kOk);
+  EXPECT_EQ(qmp("query-iothreads")["return"], json::array());
+}
+
 TEST_F(PcieHotplugResourcesTest, BlockdevDelIsRefusedUntilTheEventThenSucceedsAtOnce) {
   start(kNative);
   PcieSlotDriver slot(m(), kPort, 1);

@@ -7,6 +7,7 @@
 #include "block/blockdev.h"
 #include "hw/virtio/virtio-pci.h"
 #include "qom/property-types.h"
+#include "system/iothread.h"
 #include "system/runstate.h"
 #include "util/log.h"
 
@@ -52,6 +53,7 @@ TypeRegistration virtio_blk_type{TypeInfo{
               prop::string<VirtioBlk>("drive", &VirtioBlk::drive_, "",
                                       "Node name or ID of a block device to use as a backend"));
           vc.add_property(prop::string<VirtioBlk>("serial", &VirtioBlk::serial_));
+          vc.add_property(prop::link<VirtioBlk>("iothread", kTypeIOThread, &VirtioBlk::iothread_));
           vc.add_property(
               prop::integer<VirtioBlk, uint16_t>("num-queues", &VirtioBlk::num_queues_, 1));
           vc.add_property(

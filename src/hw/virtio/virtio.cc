@@ -4,13 +4,14 @@
 #include <cstring>
 
 #include "qom/object.h"
+#include "system/iothread.h"
 #include "util/log.h"
 
 namespace machina {
 
 struct VirtioDevice::QueueSlot {
   QueueSlot(VirtioDevice* dev, VirtQueue* vq, std::function<void(VirtQueue&)> h)
-      : handler(std::move(h)), bh(main_loop(), [dev, vq, this] {
+      : handler(std::move(h)), bh(dev->handler_loop(), [dev, vq, this] {
           if (dev->broken_ || !dev->driver_ok() || !vq->ready()) return;
           handler(*vq);
         }) {}
@@ -176,12 +177,23 @@ Status VirtioDevice::do_realize() {
   if (!dynamic_cast<VirtioBus*>(parent_bus())) {
     return generic_error("virtio device '" + type_name() + "' is not on a virtio bus");
   }
-  return virtio_realize();
+  auto* iothread = dynamic_cast<IOThread*>(iothread_.get());
+  handler_loop_ = iothread ? &iothread->loop() : nullptr;
+  Status s = virtio_realize();
+  if (!s.ok()) {
+    delete_queues();
+    handler_loop_ = nullptr;
+    return s;
+  }
+  if (iothread) iothread->add_user();
+  return s;
 }
 
 void VirtioDevice::do_unrealize() {
   virtio_unrealize();
   delete_queues();
+  if (auto* iothread = dynamic_cast<IOThread*>(iothread_.get())) iothread->remove_user();
+  handler_loop_ = nullptr;
 }
 
 }  // namespace machina

@@ -60,6 +60,10 @@ class VirtioDevice : public Device {
   VirtioDevice();
   ~VirtioDevice() override;
 
+  // The I/O thread for the queue handlers (a device type that offers `iothread=` registers the
+  // property on this field). Declared before the queues: released after them.
+  Ref<Object> iothread_;
+
   const VirtioDeviceClass& virtio_class() const {
     return static_cast<const VirtioDeviceClass&>(object_class());
   }
@@ -107,8 +111,11 @@ class VirtioDevice : public Device {
   // --- queues
   unsigned num_queues() const { return unsigned(vqs_.size()); }
   VirtQueue& queue(unsigned n) { return *vqs_[n]; }
-  // The driver kicked queue n (any thread): the handler runs soon on the main loop.
+  // The driver kicked queue n (any thread): the handler runs soon on the main loop, or on the
+  // device's I/O thread (`iothread=`).
   void queue_notify(unsigned n);
+  // Where the queue handlers run.
+  MainLoop& handler_loop() const { return handler_loop_ ? *handler_loop_ : main_loop(); }
 
   // --- interrupts
   uint16_t config_vector() const { return config_vector_; }
@@ -159,6 +166,7 @@ class VirtioDevice : public Device {
   uint8_t generation_ = 0;
   bool broken_ = false;
   std::vector<uint8_t> config_;
+  MainLoop* handler_loop_ = nullptr;  // null: the main loop
 };
 
 }  // namespace machina

@@ -1,6 +1,7 @@
 // virtio over PCI: see virtio-pci.h.
 #include "hw/virtio/virtio-pci.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "hw/pci/msix.h"
@@ -143,6 +144,9 @@ Status VirtioPciProxy::pci_realize() {
     return generic_error("Parameter 'vectors' expects a value between 0 and 2048");
   }
   if (Status s = vdev_->realize(); !s.ok()) return s;
+  if (vectors_ == UINT32_MAX && virtio_pci_class().vectors_for) {
+    nvectors = std::min(virtio_pci_class().vectors_for(*vdev_), uint32_t(pci::kMsixVectorsMax));
+  }
   vectors_ = nvectors;
   set_word(pci::kDeviceId, uint16_t(virtio::kPciDeviceIdModernBase + vdev_->device_id()));
   set_byte(pci::kInterruptPin, 1);

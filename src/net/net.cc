@@ -1,6 +1,7 @@
 // Netdev: the frame path between a NIC and a backend, its queue and its link state.
 #include "net/net.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -23,109 +24,124 @@ std::map<std::string, std::function<void(bool)>>& nic_links() {
 
 }  // namespace
 
-Netdev::Netdev(std::string id, std::string type) : id_(std::move(id)), type_(std::move(type)) {}
+Netdev::Netdev(std::string id, std::string type, unsigned queues)
+    : id_(std::move(id)), type_(std::move(type)) {
+  for (unsigned i = 0; i < std::max(queues, 1u); ++i) queues_.push_back(std::make_unique<Queue>());
+}
 
 Netdev::~Netdev() = default;
 
 void Netdev::destroy_backend() {
   if (deleted_) return;
   deleted_ = true;
-  queue_.clear();
+  for (auto& q : queues_) q->frames.clear();
   cleanup();
 }
 
-ssize_t Netdev::send(const iovec* iov, int iovcnt) {
-  if (iovcnt < 0 || (iovcnt > 0 && !iov)) return 0;
+ssize_t Netdev::send(const iovec* iov, int iovcnt, unsigned queue) {
+  if (iovcnt < 0 || (iovcnt > 0 && !iov) || queue >= queues_.size()) return 0;
   if (link_down()) return 0;
-  return transmit(iov, iovcnt);
+  return transmit(iov, iovcnt, queue);
 }
 
 void Netdev::set_offload(bool, bool, bool, bool, bool) {}
 
 void Netdev::set_peer(std::function<bool()> can_receive,
-                      std::function<ssize_t(const iovec*, int)> receive) {
-  can_receive_ = std::move(can_receive);
-  receive_ = std::move(receive);
+                      std::function<ssize_t(const iovec*, int)> receive, unsigned queue) {
+  if (queue >= queues_.size()) return;
+  queues_[queue]->can_receive = std::move(can_receive);
+  queues_[queue]->receive = std::move(receive);
 }
 
 void Netdev::clear_peer() {
-  can_receive_ = nullptr;
-  receive_ = nullptr;
-  queue_.clear();
-  if (read_stopped_ && !deleted_) {
-    read_stopped_ = false;
-    set_read_enabled(true);
+  for (unsigned i = 0; i < queues_.size(); ++i) {
+    Queue& q = *queues_[i];
+    q.can_receive = nullptr;
+    q.receive = nullptr;
+    q.frames.clear();
+    if (q.read_stopped && !deleted_) {
+      q.read_stopped = false;
+      set_read_enabled(i, true);
+    }
   }
 }
 
-bool Netdev::deliver(const iovec* iov, int iovcnt) {
+bool Netdev::deliver(const iovec* iov, int iovcnt, unsigned queue) {
+  if (queue >= queues_.size()) return false;
+  Queue& q = *queues_[queue];
   // Without a NIC, or with the link down, frames go nowhere (QEMU counts them as delivered).
-  if (!receive_ || link_down()) return false;
+  if (!q.receive || link_down()) return false;
   // The NIC's callbacks run on the main loop only: a frame produced on another thread (slirp
   // answering a send() from a vCPU) is queued and delivered from a bottom half.
-  bool nested = in_receive_ || flushing_ || !main_loop().in_loop_thread();
-  if (queue_.empty() && !nested && (!can_receive_ || can_receive_())) {
-    auto rx = receive_;  // the NIC may detach from inside its callback
-    in_receive_ = true;
+  bool nested = q.in_receive || q.flushing || !main_loop().in_loop_thread();
+  if (q.frames.empty() && !nested && (!q.can_receive || q.can_receive())) {
+    auto rx = q.receive;  // the NIC may detach from inside its callback
+    q.in_receive = true;
     ssize_t n = rx(iov, iovcnt);
-    in_receive_ = false;
+    q.in_receive = false;
     if (n > 0) return true;
   }
-  if (queue_.size() >= kQueueLimit) return false;
+  if (q.frames.size() >= kQueueLimit) return false;
   std::vector<uint8_t> frame(iov_total(iov, iovcnt));
   size_t off = 0;
   for (int i = 0; i < iovcnt; ++i) {
     if (iov[i].iov_len) std::memcpy(frame.data() + off, iov[i].iov_base, iov[i].iov_len);
     off += iov[i].iov_len;
   }
-  queue_.push_back(std::move(frame));
+  q.frames.push_back(std::move(frame));
   if (nested) {
     // A frame produced while the NIC is inside receive() (it sent something that the backend
     // answered at once), or off the loop thread, goes out from the loop.
-    schedule_flush();
-  } else if (!read_stopped_) {
-    read_stopped_ = true;
-    set_read_enabled(false);
+    schedule_flush(queue);
+  } else if (!q.read_stopped) {
+    q.read_stopped = true;
+    set_read_enabled(queue, false);
   }
   return true;
 }
 
-bool Netdev::deliver(const uint8_t* buf, size_t len) {
+bool Netdev::deliver(const uint8_t* buf, size_t len, unsigned queue) {
   iovec v{const_cast<uint8_t*>(buf), len};
-  return deliver(&v, 1);
+  return deliver(&v, 1, queue);
 }
 
-void Netdev::receive_ready() {
-  if (main_loop().in_loop_thread() && !flushing_ && !in_receive_) {
-    flush_queue();
+void Netdev::receive_ready(unsigned queue) {
+  if (queue >= queues_.size()) return;
+  const Queue& q = *queues_[queue];
+  if (main_loop().in_loop_thread() && !q.flushing && !q.in_receive) {
+    flush_queue(queue);
     return;
   }
-  schedule_flush();
+  schedule_flush(queue);
 }
 
-void Netdev::schedule_flush() {
-  if (!flush_bh_) flush_bh_ = std::make_unique<BottomHalf>(main_loop(), [this] { flush_queue(); });
-  flush_bh_->schedule();
-}
-
-void Netdev::flush_queue() {
-  if (flushing_ || in_receive_) return;
-  flushing_ = true;
-  while (!queue_.empty() && receive_ && !link_down()) {
-    if (can_receive_ && !can_receive_()) break;
-    iovec v{queue_.front().data(), queue_.front().size()};
-    auto rx = receive_;
-    in_receive_ = true;
-    ssize_t n = rx(&v, 1);
-    in_receive_ = false;
-    if (n <= 0) break;
-    queue_.pop_front();
+void Netdev::schedule_flush(unsigned queue) {
+  Queue& q = *queues_[queue];
+  if (!q.flush_bh) {
+    q.flush_bh = std::make_unique<BottomHalf>(main_loop(), [this, queue] { flush_queue(queue); });
   }
-  if (!receive_ || link_down()) queue_.clear();
-  flushing_ = false;
-  if (queue_.empty() && read_stopped_ && !deleted_) {
-    read_stopped_ = false;
-    set_read_enabled(true);
+  q.flush_bh->schedule();
+}
+
+void Netdev::flush_queue(unsigned queue) {
+  Queue& q = *queues_[queue];
+  if (q.flushing || q.in_receive) return;
+  q.flushing = true;
+  while (!q.frames.empty() && q.receive && !link_down()) {
+    if (q.can_receive && !q.can_receive()) break;
+    iovec v{q.frames.front().data(), q.frames.front().size()};
+    auto rx = q.receive;
+    q.in_receive = true;
+    ssize_t n = rx(&v, 1);
+    q.in_receive = false;
+    if (n <= 0) break;
+    q.frames.pop_front();
+  }
+  if (!q.receive || link_down()) q.frames.clear();
+  q.flushing = false;
+  if (q.frames.empty() && q.read_stopped && !deleted_) {
+    q.read_stopped = false;
+    set_read_enabled(queue, true);
   }
 }
 
@@ -145,6 +161,10 @@ NetdevRef& NetdevRef::operator=(NetdevRef&& o) noexcept {
 void NetdevRef::reset() {
   if (!nd_) return;
   nd_->clear_peer();
+  // A multiqueue NIC may have left queues detached: the netdev goes back to all queues on.
+  if (!nd_->deleted()) {
+    for (unsigned q = 0; q < nd_->num_queues(); ++q) nd_->set_queue_enabled(q, true);
+  }
   nd_->set_nic_link(true);
   nd_->set_nic_name("");
   claim_.release();

@@ -7,6 +7,11 @@
 // inside a device access (send(), receive_ready()). The NIC's can_receive/receive callbacks are
 // called on the main loop thread only, never re-entrantly; backend fds and timers run there too.
 //
+// A backend may have several queues (tap with queues=N; QEMU's NetClientState per queue, its
+// queue_index): each queue has its own peer callbacks, frame queue and flow control, and a
+// multiqueue NIC (virtio-net mq=on) attaches to each. Queue 0 is the only one of a single-queue
+// backend, and the one every call below uses unless told otherwise.
+//
 // Deleting a netdev that a NIC still uses (netdev_del) is allowed, as in QEMU 7.2: the backend's
 // host resources (tap fd, slirp stack and its forwarded ports) are released at once, its id is
 // free again, the NIC sees its link go down and its frames are dropped; the Netdev object itself
@@ -45,25 +50,38 @@ class Netdev : public Claimable {
   const std::string& id() const { return id_; }
   const std::string& type() const { return type_; }  // "user", "tap"
 
-  // NIC -> backend: one Ethernet frame (scatter list; with a virtio_net_hdr_v1 (12 bytes) in
-  // front iff using_vnet_hdr(true) was accepted). Returns the bytes taken, 0 if dropped (link
-  // down, backend deleted, host queue full).
-  ssize_t send(const iovec* iov, int iovcnt);
+  // Queues of the backend (QEMU's NetClientState per queue); at least 1.
+  unsigned num_queues() const { return unsigned(queues_.size()); }
 
-  // backend -> NIC: registered by the NIC when it attaches; called on the main loop thread with
-  // the big lock held (a frame the backend produces inside send() comes a little later).
-  // receive() returns the bytes consumed, 0 if the NIC cannot take the frame now: the backend
-  // then queues it (at most kQueueLimit frames) and stops reading its host side until the NIC
-  // calls receive_ready(). can_receive() false has the same effect without a receive() call.
+  // NIC -> backend: one Ethernet frame on `queue` (scatter list; with a virtio_net_hdr_v1 (12
+  // bytes) in front iff using_vnet_hdr(true) was accepted). Returns the bytes taken, 0 if dropped
+  // (link down, backend deleted, host queue full, no such queue).
+  ssize_t send(const iovec* iov, int iovcnt, unsigned queue = 0);
+
+  // backend -> NIC: registered by the NIC for each queue it uses when it attaches; called on the
+  // main loop thread with the big lock held (a frame the backend produces inside send() comes a
+  // little later). receive() returns the bytes consumed, 0 if the NIC cannot take the frame now:
+  // the backend then queues it (at most kQueueLimit frames per queue) and stops reading that
+  // queue's host side until the NIC calls receive_ready() for it. can_receive() false has the
+  // same effect without a receive() call.
   void set_peer(std::function<bool()> can_receive,
-                std::function<ssize_t(const iovec*, int)> receive);
+                std::function<ssize_t(const iovec*, int)> receive, unsigned queue = 0);
+  // Detaches the NIC from every queue.
   void clear_peer();
-  bool has_peer() const { return bool(receive_); }
-  // The NIC can take frames again: queued frames are delivered (at once when called on the main
-  // loop, else from a bottom half on it). Thread-safe under the big lock.
-  void receive_ready();
-  // Frames waiting for the NIC.
-  size_t queued() const { return queue_.size(); }
+  bool has_peer(unsigned queue = 0) const {
+    return queue < queues_.size() && bool(queues_[queue]->receive);
+  }
+  // The NIC can take frames on `queue` again: queued frames are delivered (at once when called on
+  // the main loop, else from a bottom half on it). Thread-safe under the big lock.
+  void receive_ready(unsigned queue = 0);
+  // Frames waiting for the NIC on `queue`.
+  size_t queued(unsigned queue = 0) const {
+    return queue < queues_.size() ? queues_[queue]->frames.size() : 0;
+  }
+  // Multiqueue: whether queue `q` takes part in the host's traffic (QEMU's peer_attach /
+  // peer_detach; tap: TUNSETQUEUE attach/detach, so the kernel steers no frames to a queue the
+  // guest does not use). All queues start enabled.
+  virtual void set_queue_enabled(unsigned /*queue*/, bool /*on*/) {}
 
   // vnet header support (tap with vnet_hdr): whether the backend can carry a virtio_net_hdr_v1,
   // switching it on (true if the request was accepted; off is always accepted), and the offloads
@@ -88,33 +106,38 @@ class Netdev : public Claimable {
   void destroy_backend();
 
  protected:
-  Netdev(std::string id, std::string type);
+  Netdev(std::string id, std::string type, unsigned queues = 1);
 
-  // NIC -> host. Called only while the backend is alive and the link is up.
-  virtual ssize_t transmit(const iovec* iov, int iovcnt) = 0;
-  // Flow control: stop (false) or resume (true) taking frames from the host side.
-  virtual void set_read_enabled(bool) {}
+  // NIC -> host on `queue` (< num_queues()). Called only while the backend is alive and the link
+  // is up.
+  virtual ssize_t transmit(const iovec* iov, int iovcnt, unsigned queue) = 0;
+  // Flow control: stop (false) or resume (true) taking frames from `queue`'s host side.
+  virtual void set_read_enabled(unsigned /*queue*/, bool) {}
   // Releases host resources (fds, sockets, timers). Called once.
   virtual void cleanup() = 0;
 
-  // host -> NIC: delivers a frame now or queues it. False if it was dropped.
-  bool deliver(const iovec* iov, int iovcnt);
-  bool deliver(const uint8_t* buf, size_t len);
+  // host -> NIC on `queue`: delivers a frame now or queues it. False if it was dropped.
+  bool deliver(const iovec* iov, int iovcnt, unsigned queue = 0);
+  bool deliver(const uint8_t* buf, size_t len, unsigned queue = 0);
 
   Error busy_error(const std::string& holder) const override;
 
  private:
-  void flush_queue();
-  void schedule_flush();
+  // One queue's peer and the frames held for it.
+  struct Queue {
+    std::function<bool()> can_receive;
+    std::function<ssize_t(const iovec*, int)> receive;
+    std::deque<std::vector<uint8_t>> frames;
+    std::unique_ptr<BottomHalf> flush_bh;
+    bool flushing = false;
+    bool in_receive = false;  // inside the NIC's receive()
+    bool read_stopped = false;
+  };
+  void flush_queue(unsigned q);
+  void schedule_flush(unsigned q);
 
   std::string id_, type_;
-  std::function<bool()> can_receive_;
-  std::function<ssize_t(const iovec*, int)> receive_;
-  std::deque<std::vector<uint8_t>> queue_;
-  std::unique_ptr<BottomHalf> flush_bh_;
-  bool flushing_ = false;
-  bool in_receive_ = false;  // inside the NIC's receive()
-  bool read_stopped_ = false;
+  std::vector<std::unique_ptr<Queue>> queues_;
   bool link_down_ = false, nic_link_down_ = false, deleted_ = false;
   std::string nic_name_;
 };

@@ -99,15 +99,19 @@ Status net_set_link(const std::string& name, bool up) {
 }
 
 std::string net_info_text() {
-  // QEMU's layout: a NIC, then its backend indented under it; unattached backends alone.
+  // QEMU's layout: a NIC, then its backend indented under it; unattached backends alone. A
+  // multiqueue netdev shows once per queue (QEMU's NetClientState per queue, its queue_index).
   std::string out;
   for (auto& [id, nd] : netdevs()) {
-    std::string line = id + ": index=0,type=" + nd->type() + "," + nd->info();
-    if (nd->link_down()) line += ",link=down";
-    if (nd->claimed()) {
-      out += nd->nic_name() + ": index=0,type=nic\n \\ " + line + "\n";
-    } else {
-      out += line + "\n";
+    for (unsigned q = 0; q < nd->num_queues(); ++q) {
+      std::string index = "index=" + std::to_string(q);
+      std::string line = id + ": " + index + ",type=" + nd->type() + "," + nd->info();
+      if (nd->link_down()) line += ",link=down";
+      if (nd->claimed()) {
+        out += nd->nic_name() + ": " + index + ",type=nic\n \\ " + line + "\n";
+      } else {
+        out += line + "\n";
+      }
     }
   }
   return out;

@@ -35,7 +35,7 @@ class SlirpNetdev final : public Netdev {
   }
 
  protected:
-  ssize_t transmit(const iovec* iov, int iovcnt) override;
+  ssize_t transmit(const iovec* iov, int iovcnt, unsigned queue) override;
   void cleanup() override;
 
  private:
@@ -223,7 +223,7 @@ void SlirpNetdev::poll() {
   revents_.clear();
 }
 
-ssize_t SlirpNetdev::transmit(const iovec* iov, int iovcnt) {
+ssize_t SlirpNetdev::transmit(const iovec* iov, int iovcnt, unsigned) {
   if (!slirp_) return 0;
   size_t len = 0;
   for (int i = 0; i < iovcnt; ++i) len += iov[i].iov_len;

@@ -1,5 +1,6 @@
 // -netdev tap: frames through a Linux TAP interface (/dev/net/tun with IFF_TAP | IFF_NO_PI, and
-// IFF_VNET_HDR when the kernel offers it, unless vnet_hdr=off).
+// IFF_VNET_HDR when the kernel offers it, unless vnet_hdr=off). queues=N opens the interface N
+// times with IFF_MULTI_QUEUE, one fd per queue of the netdev.
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -28,22 +29,29 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
+// One tap interface, opened once per queue (queues=N: IFF_MULTI_QUEUE, one fd per queue).
 class TapNetdev final : public Netdev {
  public:
-  TapNetdev(const std::string& id, int fd, std::string ifname, bool vnet_hdr, bool from_fd)
-      : Netdev(id, "tap"),
-        fd_(fd),
+  TapNetdev(const std::string& id, std::vector<int> fds, std::string ifname, bool vnet_hdr,
+            bool from_fd)
+      : Netdev(id, "tap", unsigned(fds.size())),
+        fds_(std::move(fds)),
         ifname_(std::move(ifname)),
         vnet_hdr_(vnet_hdr),
-        from_fd_(from_fd) {}
+        from_fd_(from_fd),
+        read_enabled_(fds_.size(), true),
+        queue_enabled_(fds_.size(), true) {}
   ~TapNetdev() override { destroy_backend(); }
 
   Status start() {
     buf_.resize(65536 + kVnetHdrLen + 64);
-    return main_loop().set_fd_handler(
-        fd_, [this] { read_frames(); }, nullptr);
+    for (unsigned q = 0; q < fds_.size(); ++q) {
+      Status s = main_loop().set_fd_handler(
+          fds_[q], [this, q] { read_frames(q); }, nullptr);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
   }
-  int fd() const { return fd_; }
 
   bool has_vnet_hdr() const override { return vnet_hdr_; }
   bool using_vnet_hdr(bool on) override {
@@ -52,22 +60,37 @@ class TapNetdev final : public Netdev {
     return true;
   }
   void set_offload(bool csum, bool tso4, bool tso6, bool ecn, bool ufo) override {
-    if (!vnet_hdr_ || fd_ < 0) return;
+    if (!vnet_hdr_) return;
     unsigned flags = (csum ? TUN_F_CSUM : 0) | (tso4 ? TUN_F_TSO4 : 0) | (tso6 ? TUN_F_TSO6 : 0) |
                      (ecn ? TUN_F_TSO_ECN : 0);
-    // As QEMU: a kernel without UFO gets the rest.
-    if (ioctl(fd_, TUNSETOFFLOAD, flags | (ufo ? TUN_F_UFO : 0)) != 0 && ufo) {
-      (void)ioctl(fd_, TUNSETOFFLOAD, flags);
+    for (unsigned q = 0; q < fds_.size(); ++q) {
+      // A detached queue takes no ioctls; the offloads are the interface's anyway.
+      if (fds_[q] < 0 || !queue_enabled_[q]) continue;
+      // As QEMU: a kernel without UFO gets the rest.
+      if (ioctl(fds_[q], TUNSETOFFLOAD, flags | (ufo ? TUN_F_UFO : 0)) != 0 && ufo) {
+        (void)ioctl(fds_[q], TUNSETOFFLOAD, flags);
+      }
     }
   }
+  void set_queue_enabled(unsigned q, bool on) override {
+    if (q >= fds_.size() || fds_[q] < 0 || queue_enabled_[q] == on) return;
+    // Only a multiqueue interface has queues to attach and detach (QEMU's tap_enable/disable).
+    if (fds_.size() > 1) {
+      ifreq ifr{};
+      ifr.ifr_flags = short(on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE);
+      if (ioctl(fds_[q], TUNSETQUEUE, &ifr) != 0) return;
+    }
+    queue_enabled_[q] = on;
+    update_read(q);
+  }
   std::string info() const override {
-    if (from_fd_) return "fd=" + std::to_string(fd_);
+    if (from_fd_) return "fd=" + std::to_string(fds_.empty() ? -1 : fds_[0]);
     return "ifname=" + ifname_ + ",script=no,downscript=no";
   }
 
  protected:
-  ssize_t transmit(const iovec* iov, int iovcnt) override {
-    if (fd_ < 0 || iovcnt > 1023) return 0;
+  ssize_t transmit(const iovec* iov, int iovcnt, unsigned q) override {
+    if (q >= fds_.size() || fds_[q] < 0 || !queue_enabled_[q] || iovcnt > 1023) return 0;
     // The kernel expects a vnet header in front of each frame once IFF_VNET_HDR is on; a NIC
     // that does not use one gets an empty header (no offloads) added here.
     static const uint8_t zero_hdr[kVnetHdrLen] = {};
@@ -80,40 +103,48 @@ class TapNetdev final : public Netdev {
     v.insert(v.end(), iov, iov + iovcnt);
     ssize_t n;
     do {
-      n = ::writev(fd_, v.data(), int(v.size()));
+      n = ::writev(fds_[q], v.data(), int(v.size()));
     } while (n < 0 && errno == EINTR);
     if (n <= ssize_t(extra)) return 0;  // EAGAIN: the host queue is full; the frame is dropped
     return n - ssize_t(extra);
   }
-  void set_read_enabled(bool on) override {
-    if (fd_ >= 0) main_loop().enable_fd_read(fd_, on);
-    read_enabled_ = on;
+  void set_read_enabled(unsigned q, bool on) override {
+    if (q >= fds_.size()) return;
+    read_enabled_[q] = on;
+    update_read(q);
   }
   void cleanup() override {
-    if (fd_ < 0) return;
-    main_loop().remove_fd_handler(fd_);
-    ::close(fd_);
-    fd_ = -1;
+    for (int& fd : fds_) {
+      if (fd < 0) continue;
+      main_loop().remove_fd_handler(fd);
+      ::close(fd);
+      fd = -1;
+    }
   }
 
  private:
-  void read_frames() {
-    for (int i = 0; i < kMaxFramesPerRead && fd_ >= 0 && read_enabled_; ++i) {
-      ssize_t n = ::read(fd_, buf_.data(), buf_.size());
+  void update_read(unsigned q) {
+    if (fds_[q] >= 0) main_loop().enable_fd_read(fds_[q], read_enabled_[q] && queue_enabled_[q]);
+  }
+  void read_frames(unsigned q) {
+    for (int i = 0; i < kMaxFramesPerRead && fds_[q] >= 0 && read_enabled_[q] && queue_enabled_[q];
+         ++i) {
+      ssize_t n = ::read(fds_[q], buf_.data(), buf_.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;
       size_t skip = vnet_hdr_ && !using_vnet_hdr_ ? kVnetHdrLen : 0;
       if (size_t(n) <= skip) continue;
-      deliver(buf_.data() + skip, size_t(n) - skip);
+      deliver(buf_.data() + skip, size_t(n) - skip, q);
     }
   }
 
-  int fd_;
+  std::vector<int> fds_;
   std::string ifname_;
   bool vnet_hdr_;
   bool from_fd_;
   bool using_vnet_hdr_ = false;
-  bool read_enabled_ = true;
+  std::vector<bool> read_enabled_;   // flow control from the NIC
+  std::vector<bool> queue_enabled_;  // attached (multiqueue: the NIC uses this queue)
   std::vector<uint8_t> buf_;
 };
 
@@ -123,9 +154,6 @@ Status check_unsupported(const NetdevOptions& o) {
   }
   if (o.flag("vhost").value_or(false) || o.flag("vhostforce").value_or(false)) {
     return generic_error("vhost-net support is not available");
-  }
-  if (const std::string* q = o.str("queues"); q && *q != "1" && *q != "0") {
-    return generic_error("multiqueue tap is not supported");
   }
   for (const char* k : {"script", "downscript"}) {
     const std::string* s = o.str(k);
@@ -163,6 +191,52 @@ Result<int> parse_fd_number(const std::string& id, const std::string& text) {
   return fd;
 }
 
+// queues=: QEMU's uint32 (0 is taken as 1, as before).
+Result<unsigned> parse_queues(const NetdevOptions& o) {
+  const std::string* q = o.str("queues");
+  if (!q) return 1u;
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(q->c_str(), &end, 10);
+  if (q->empty() || *end || errno || v < 0 || v > UINT32_MAX) {
+    return generic_error("Parameter 'queues' expects uint32_t");
+  }
+  return v == 0 ? 1u : unsigned(v);
+}
+
+// Opens /dev/net/tun and attaches it to interface `name` ("tap%d": a new one), one queue of a
+// multiqueue interface when `mq`. `name` becomes the interface's name.
+Result<int> open_tap_queue(std::string& name, bool hdr, bool mq, const NetdevOptions& o) {
+  int fd = ::open(kTunPath, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return generic_error(std::string("could not open ") + kTunPath + ": " + errno_text(errno));
+  }
+  ifreq ifr{};
+  ifr.ifr_flags =
+      short(IFF_TAP | IFF_NO_PI | (hdr ? IFF_VNET_HDR : 0) | (mq ? IFF_MULTI_QUEUE : 0));
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    int err = errno;
+    ::close(fd);
+    return generic_error(std::string("could not configure ") + kTunPath + " (" + name +
+                         "): " + errno_text(err));
+  }
+  name = ifr.ifr_name;
+  if (hdr) {
+    int len = int(kVnetHdrLen);
+    if (ioctl(fd, TUNSETVNETHDRSZ, &len) != 0) {
+      int err = errno;
+      ::close(fd);
+      return generic_error("TUNSETVNETHDRSZ ioctl failed: " + errno_text(err));
+    }
+  }
+  if (Status s = set_sndbuf(fd, o); !s.ok()) {
+    ::close(fd);
+    return s.error();
+  }
+  return fd;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Netdev>> net_init_tap(const NetdevOptions& o) {
@@ -183,50 +257,48 @@ Result<std::shared_ptr<Netdev>> net_init_tap(const NetdevOptions& o) {
       int len = int(kVnetHdrLen);
       if (ioctl(fd.value(), TUNSETVNETHDRSZ, &len) != 0) hdr = false;
     }
-    auto nd = std::make_shared<TapNetdev>(o.id, fd.value(), ifr.ifr_name, hdr, true);
+    auto nd =
+        std::make_shared<TapNetdev>(o.id, std::vector<int>{fd.value()}, ifr.ifr_name, hdr, true);
     if (Status s = nd->start(); !s.ok()) return s.error();
     return std::shared_ptr<Netdev>(nd);
   }
 
-  int fd = ::open(kTunPath, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    return generic_error(std::string("could not open ") + kTunPath + ": " + errno_text(errno));
-  }
+  auto queues = parse_queues(o);
+  if (!queues.ok()) return queues.error();
   unsigned features = 0;
-  if (ioctl(fd, TUNGETFEATURES, &features) != 0) features = 0;
+  {
+    int probe = ::open(kTunPath, O_RDWR | O_CLOEXEC);
+    if (probe < 0) {
+      return generic_error(std::string("could not open ") + kTunPath + ": " + errno_text(errno));
+    }
+    if (ioctl(probe, TUNGETFEATURES, &features) != 0) features = 0;
+    ::close(probe);
+  }
   bool hdr = want_hdr.value_or(true) && (features & IFF_VNET_HDR);
   if (want_hdr.value_or(false) && !hdr) {
-    ::close(fd);
     return generic_error("vnet_hdr=1 requested, but no kernel support for IFF_VNET_HDR available");
   }
-  ifreq ifr{};
-  ifr.ifr_flags = short(IFF_TAP | IFF_NO_PI | (hdr ? IFF_VNET_HDR : 0));
+  bool mq = queues.value() > 1;
+  if (mq && !(features & IFF_MULTI_QUEUE)) {
+    return generic_error(
+        "multiqueue required, but no kernel support for IFF_MULTI_QUEUE available");
+  }
   std::string name = o.str("ifname") ? *o.str("ifname") : "tap%d";
   if (name.size() >= IFNAMSIZ) {
-    ::close(fd);
     return generic_error("Parameter 'ifname' expects an interface name of at most " +
                          std::to_string(IFNAMSIZ - 1) + " characters");
   }
-  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
-    int err = errno;
-    ::close(fd);
-    return generic_error(std::string("could not configure ") + kTunPath + " (" + name +
-                         "): " + errno_text(err));
-  }
-  if (hdr) {
-    int len = int(kVnetHdrLen);
-    if (ioctl(fd, TUNSETVNETHDRSZ, &len) != 0) {
-      int err = errno;
-      ::close(fd);
-      return generic_error("TUNSETVNETHDRSZ ioctl failed: " + errno_text(err));
+  // Queue 0 creates (or attaches to) the interface; the others join it by the name it got.
+  std::vector<int> fds;
+  for (unsigned i = 0; i < queues.value(); ++i) {
+    auto fd = open_tap_queue(name, hdr, mq, o);
+    if (!fd.ok()) {
+      for (int f : fds) ::close(f);
+      return fd.error();
     }
+    fds.push_back(fd.value());
   }
-  if (Status s = set_sndbuf(fd, o); !s.ok()) {
-    ::close(fd);
-    return s.error();
-  }
-  auto nd = std::make_shared<TapNetdev>(o.id, fd, ifr.ifr_name, hdr, false);
+  auto nd = std::make_shared<TapNetdev>(o.id, std::move(fds), name, hdr, false);
   if (Status s = nd->start(); !s.ok()) return s.error();
   return std::shared_ptr<Netdev>(nd);
 }

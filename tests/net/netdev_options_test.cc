@@ -164,7 +164,29 @@ TEST_F(OptionsTest, TapRefusesScriptsAndMixedFdOptions) {
             "are invalid with fd=");
   EXPECT_EQ(add_error("tap,id=t0,fd=notanfd"), "Invalid file descriptor number 'notanfd'");
   EXPECT_EQ(add_error("tap,id=t0,vhost=on"), "vhost-net support is not available");
-  EXPECT_EQ(add_error("tap,id=t0,queues=4"), "multiqueue tap is not supported");
+  EXPECT_EQ(add_error("tap,id=t0,fd=3,queues=2"),
+            "ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=, and vhostfds= "
+            "are invalid with fd=");
+}
+
+// queues= is tap's (QAPI uint32), checked before /dev/net/tun is opened; user has one queue and
+// no such parameter. (Opening a multiqueue tap needs a network namespace: qtest
+// virtio_net_mq_test.)
+TEST_F(OptionsTest, TapQueuesIsAUint32AndUserHasNone) {
+  EXPECT_EQ(add_error("tap,id=t0,queues=4294967296"), "Parameter 'queues' expects uint32_t");
+  EXPECT_EQ(add_error("user,id=u0,queues=2"), "Invalid parameter 'queues'");
+  auto err = [](const json& args) {
+    auto o = netdev_options_from_json(args);
+    if (!o.ok()) return o.message();
+    auto r = netdev_add(o.value());
+    return r.ok() ? std::string("(created)") : r.message();
+  };
+  EXPECT_EQ(err({{"type", "tap"}, {"id", "t0"}, {"queues", -1}}),
+            "Parameter 'queues' expects uint32_t");
+  EXPECT_EQ(err({{"type", "tap"}, {"id", "t0"}, {"queues", "2"}}),
+            "Invalid parameter type for 'queues', expected: integer");
+  EXPECT_EQ(err({{"type", "user"}, {"id", "u0"}, {"queues", 2}}),
+            "Parameter 'queues' is unexpected");
 }
 
 }  // namespace

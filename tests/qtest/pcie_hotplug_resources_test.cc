@@ -3,6 +3,7 @@
 // (the -drive file is closed, blockdev-del and chardev-remove succeed at once), never before; and
 // many add/remove cycles leave no descriptors or memory behind.
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -224,6 +225,25 @@ TEST_F(PcieHotplugResourcesTest, NetdevDelClosesTheTapOnceTheNicIsDeleted) {
                                {"downscript", "no"}}),
             kOk);
   EXPECT_EQ(open_fds_on(m().pid(), kTun), 1);
+}
+
+// The same with a multiqueue tap under an mq=on NIC: DEVICE_DELETED leaves all the queues' fds
+// open (the netdev is not the NIC's), netdev_del closes every one of them.
+TEST_F(PcieHotplugResourcesTest, NetdevDelClosesEveryTapQueueOnceTheMqNicIsDeleted) {
+  if (unshare(CLONE_NEWNET) != 0)
+    GTEST_SKIP() << "no network namespace for a tap: " << std::strerror(errno);
+  if (access("/dev/net/tun", R_OK | W_OK) != 0)
+    GTEST_SKIP() << "/dev/net/tun: " << std::strerror(errno);
+  const char* kTun = "/dev/net/tun";
+  start(std::string(kNative) +
+        "-netdev tap,id=n0,ifname=mqtap0,script=no,downscript=no,queues=4 "
+        "-device virtio-net-pci,bus=rp1,netdev=n0,id=nic0,mq=on");
+  PcieSlotDriver slot(m(), kPort, 1);
+  EXPECT_EQ(open_fds_on(m().pid(), kTun), 4);
+  EXPECT_EQ(remove(slot, "nic0", kTun), 4);
+  EXPECT_EQ(qmp("netdev_del", {{"id", "n0"}}), kOk);
+  EXPECT_EQ(open_fds_on(m().pid(), kTun), 0);
+  EXPECT_EQ(if_nametoindex("mqtap0"), 0u) << "the interface goes with its last queue";
 }
 
 }  // namespace

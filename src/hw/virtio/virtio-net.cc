@@ -16,7 +16,7 @@ namespace {
 // 5.1.3 Feature bits
 constexpr unsigned kFCsum = 0, kFGuestCsum = 1, kFMac = 5, kFGuestTso4 = 7, kFGuestTso6 = 8,
                    kFHostTso4 = 11, kFHostTso6 = 12, kFMrgRxbuf = 15, kFStatus = 16, kFCtrlVq = 17,
-                   kFCtrlRx = 18, kFCtrlMacAddr = 23;
+                   kFCtrlRx = 18, kFMq = 22, kFCtrlMacAddr = 23;
 // virtio_net_hdr_v1 (VERSION_1 or MRG_RXBUF: with num_buffers), which a vnet-header backend
 // always carries; a legacy driver without MRG_RXBUF uses the 10-byte virtio_net_hdr.
 constexpr size_t kHdrLenV1 = 12;
@@ -24,7 +24,10 @@ constexpr size_t kHdrLenLegacy = 10;
 constexpr unsigned kHdrNumBuffers = 10;
 constexpr uint16_t kStatusLinkUp = 1;
 // 5.1.6.5 control classes and commands
-constexpr uint8_t kCtrlRx = 0, kCtrlMac = 1, kCtrlAnnounce = 3;
+constexpr uint8_t kCtrlRx = 0, kCtrlMac = 1, kCtrlAnnounce = 3, kCtrlMq = 4;
+constexpr uint8_t kMqVqPairsSet = 0;
+constexpr unsigned kMqVqPairsMin = 1, kMqVqPairsMax = 0x8000;
+constexpr unsigned kVirtioQueueMax = 1024;  // QEMU's VIRTIO_QUEUE_MAX
 constexpr uint8_t kRxPromisc = 0, kRxAllmulti = 1, kRxAlluni = 2, kRxNomulti = 3, kRxNouni = 4,
                   kRxNobcast = 5;
 constexpr uint8_t kMacTableSet = 0, kMacAddrSet = 1;
@@ -85,6 +88,10 @@ TypeRegistration virtio_net_pci_type{TypeInfo{
           vc.backend_type = kTypeVirtioNet;
           vc.class_id = 0x0200;    // PCI_CLASS_NETWORK_ETHERNET
           vc.default_vectors = 4;  // config, receive, transmit, control
+          // As QEMU: a vector per queue of each of the netdev's queue pairs, control, config.
+          vc.vectors_for = [](const VirtioDevice& d) {
+            return uint32_t(2 * static_cast<const VirtioNet&>(d).peer_queues() + 2);
+          };
           vc.category = "Network devices";
           vc.description = "VirtIO Network Device (PCI)";
         },
@@ -105,6 +112,8 @@ uint64_t VirtioNet::device_features() const {
   if (ctrl_vq_) {
     f |= virtio::bit(kFCtrlVq) | virtio::bit(kFCtrlMacAddr);
     if (ctrl_rx_) f |= virtio::bit(kFCtrlRx);
+    // MQ needs the control queue (VQ_PAIRS_SET).
+    if (mq_) f |= virtio::bit(kFMq);
   }
   // Offloads only when the backend carries the header (QEMU's peer_has_vnet_hdr).
   if (nd_ && nd_->has_vnet_hdr()) {
@@ -121,7 +130,7 @@ void VirtioNet::get_config(std::vector<uint8_t>& cfg) {
   std::memcpy(cfg.data(), macaddr_.data(), 6);
   uint16_t st = link_up_ ? kStatusLinkUp : 0;
   std::memcpy(&cfg[6], &st, 2);
-  uint16_t pairs = 1;
+  uint16_t pairs = uint16_t(max_pairs_);
   std::memcpy(&cfg[8], &pairs, 2);
 }
 
@@ -136,6 +145,11 @@ void VirtioNet::set_config(const std::vector<uint8_t>& cfg, uint32_t addr, unsig
 void VirtioNet::features_set(uint64_t features) {
   hdr_len_ = features & (virtio::bit(virtio::kFVersion1) | virtio::bit(kFMrgRxbuf)) ? kHdrLenV1
                                                                                     : kHdrLenLegacy;
+  // One pair unless the driver took MQ; the control queue follows the last pair.
+  multiqueue_ = features & virtio::bit(kFMq);
+  set_queue_layout(multiqueue_ ? max_pairs_ : 1);
+  curr_pairs_ = 1;
+  apply_queue_pairs();
   if (!nd_) return;
   // The header stays with the backend when it can carry it; the guest's offloads go to tap.
   vnet_hdr_ = nd_->has_vnet_hdr() && nd_->using_vnet_hdr(true);
@@ -153,10 +167,29 @@ void VirtioNet::device_reset() {
   multi_table_.clear();
   uni_overflow_ = multi_overflow_ = false;
   if (!mac_.empty()) parse_mac(mac_, macaddr_);
+  multiqueue_ = false;
+  curr_pairs_ = 1;
+  set_queue_layout(mq_ ? max_pairs_ : 1);
+  apply_queue_pairs();
+}
+
+void VirtioNet::set_queue_layout(unsigned pairs) {
+  if (pairs == layout_pairs_ && num_queues() == 2 * pairs + (ctrl_vq_ ? 1 : 0)) return;
+  delete_queues();
+  layout_pairs_ = pairs;
+  for (unsigned i = 0; i < pairs; ++i) {
+    add_queue(rx_queue_size_, [this, i](VirtQueue&) { handle_rx(i); });
+    add_queue(tx_queue_size_, [this, i](VirtQueue& vq) { handle_tx(vq, i); });
+  }
+  if (ctrl_vq_) add_queue(64, [this](VirtQueue& vq) { handle_ctrl(vq); });
+}
+
+void VirtioNet::apply_queue_pairs() {
+  if (!nd_) return;
+  for (unsigned i = 0; i < nd_->num_queues(); ++i) nd_->set_queue_enabled(i, i < curr_pairs_);
 }
 
 Status VirtioNet::virtio_realize() {
-  if (mq_) return generic_error("virtio-net: mq=on is not supported yet");
   if (!mac_.empty()) {
     if (!parse_mac(mac_, macaddr_)) {
       return generic_error("Property '" + type_name() + ".mac' doesn't take value '" + mac_ + "'");
@@ -176,8 +209,19 @@ Status VirtioNet::virtio_realize() {
         netdev_attach(netdev_, link_name_.empty() ? canonical_path() : link_name_, type_name());
     if (!r.ok()) return r.error();
     nd_ = std::move(r.value());
-    nd_->set_peer([this] { return can_receive(); },
-                  [this](const iovec* iov, int n) { return receive(iov, n); });
+    // As QEMU: the netdev's queue count is the device's number of queue pairs.
+    max_pairs_ = nd_->num_queues();
+    if (max_pairs_ * 2 + 1 > kVirtioQueueMax) {
+      unsigned n = max_pairs_;
+      nd_.reset();
+      return generic_error("Invalid number of queue pairs (= " + std::to_string(n) +
+                           "), must be a positive integer less than " +
+                           std::to_string((kVirtioQueueMax - 1) / 2) + ".");
+    }
+    for (unsigned i = 0; i < max_pairs_; ++i) {
+      nd_->set_peer([this, i] { return can_receive(i); },
+                    [this, i](const iovec* iov, int n) { return receive(i, iov, n); }, i);
+    }
     link_up_ = !nd_->link_down();
   }
   if (!link_name_.empty()) net_register_nic_link(link_name_, [this](bool up) { set_link(up); });
@@ -186,9 +230,10 @@ Status VirtioNet::virtio_realize() {
                   : net_nic_anonymous_name(parent() ? parent()->type_name() : type_name());
   net_register_nic_rx_filter(nic_name_, [this] { return query_rx_filter(); });
   set_config_size(12);
-  add_queue(rx_queue_size_, [this](VirtQueue& vq) { handle_rx(vq); });
-  add_queue(tx_queue_size_, [this](VirtQueue& vq) { handle_tx(vq); });
-  if (ctrl_vq_) add_queue(64, [this](VirtQueue& vq) { handle_ctrl(vq); });
+  layout_pairs_ = 0;
+  set_queue_layout(mq_ ? max_pairs_ : 1);
+  curr_pairs_ = 1;
+  apply_queue_pairs();
   return Status::Ok();
 }
 
@@ -203,12 +248,14 @@ void VirtioNet::set_link(bool up) {
   if (link_up_ == up) return;
   link_up_ = up;
   if (has_feature(kFStatus)) notify_config();
-  if (up && nd_) nd_->receive_ready();
+  if (up && nd_) {
+    for (unsigned i = 0; i < curr_pairs_; ++i) nd_->receive_ready(i);
+  }
 }
 
 // --- transmit
 
-void VirtioNet::handle_tx(VirtQueue& vq) {
+void VirtioNet::handle_tx(VirtQueue& vq, unsigned pair) {
   bool pushed = false;
   do {
     vq.set_notification(false);
@@ -218,7 +265,8 @@ void VirtioNet::handle_tx(VirtQueue& vq) {
         error("virtio-net header not in first element");
         return;
       }
-      if (nd_ && link_up_) {
+      // A pair the driver has not activated sends nothing (its netdev queue is detached).
+      if (nd_ && link_up_ && pair < curr_pairs_) {
         std::vector<iovec> frame = iov_slice(elem->out_sg, hdr_len_, total - hdr_len_);
         // A vnet-header backend takes the 12-byte header: the guest's as it is, or a legacy
         // 10-byte one with num_buffers 0.
@@ -227,7 +275,7 @@ void VirtioNet::handle_tx(VirtQueue& vq) {
           iov_to_buf(elem->out_sg, 0, hdr, hdr_len_);
           frame.insert(frame.begin(), iovec{hdr, kHdrLenV1});
         }
-        nd_->send(frame.data(), int(frame.size()));
+        nd_->send(frame.data(), int(frame.size()), pair);
       }
       vq.push(*elem, 0);
       pushed = true;
@@ -239,14 +287,17 @@ void VirtioNet::handle_tx(VirtQueue& vq) {
 
 // --- receive
 
-void VirtioNet::handle_rx(VirtQueue&) {
+void VirtioNet::handle_rx(unsigned pair) {
   // The guest posted buffers: frames the backend held back can come now.
-  if (nd_) nd_->receive_ready();
+  if (nd_ && pair < curr_pairs_) nd_->receive_ready(pair);
 }
 
-bool VirtioNet::can_receive() {
-  if (!driver_ok() || broken() || !link_up_ || num_queues() == 0) return false;
-  VirtQueue& rx = queue(0);
+bool VirtioNet::can_receive(unsigned pair) {
+  if (!driver_ok() || broken() || !link_up_ || pair >= curr_pairs_ || pair >= layout_pairs_ ||
+      2 * pair >= num_queues()) {
+    return false;
+  }
+  VirtQueue& rx = queue(2 * pair);
   return rx.ready() && !rx.empty();
 }
 
@@ -268,11 +319,11 @@ bool VirtioNet::accept_frame(const uint8_t* dst) const {
   return alluni_ || uni_overflow_ || std::memcmp(dst, macaddr_.data(), 6) == 0 || in(uni_table_);
 }
 
-ssize_t VirtioNet::receive(const iovec* iov, int iovcnt) {
+ssize_t VirtioNet::receive(unsigned pair, const iovec* iov, int iovcnt) {
   std::vector<iovec> in(iov, iov + iovcnt);
   size_t size = 0;
   for (const iovec& v : in) size += v.iov_len;
-  if (!can_receive()) return 0;
+  if (!can_receive(pair)) return 0;
   // The frame (after the backend's header, if it has one).
   size_t off = vnet_hdr_ ? kHdrLenV1 : 0;
   if (size < off + 14) return ssize_t(size);  // runt: dropped
@@ -285,7 +336,7 @@ ssize_t VirtioNet::receive(const iovec* iov, int iovcnt) {
   if (vnet_hdr_) iov_to_buf(in, 0, hdr, kHdrLenV1);
   size_t frame_len = size - off;
   size_t total = hl + frame_len;
-  VirtQueue& rx = queue(0);
+  VirtQueue& rx = queue(2 * pair);
   bool mrg = has_feature(kFMrgRxbuf);
   std::vector<VirtQueueElement> used;
   size_t done = 0;
@@ -444,6 +495,19 @@ uint8_t VirtioNet::ctrl_mac(uint8_t cmd, const std::vector<uint8_t>& data) {
   return kAckOk;
 }
 
+uint8_t VirtioNet::ctrl_mq(uint8_t cmd, const std::vector<uint8_t>& data) {
+  // VQ_PAIRS_SET only (no RSS); pairs between 1 and the device's, with MQ negotiated.
+  if (cmd != kMqVqPairsSet || data.size() < 2 || !multiqueue_) return kAckErr;
+  uint16_t pairs;
+  std::memcpy(&pairs, data.data(), 2);
+  if (pairs < kMqVqPairsMin || pairs > kMqVqPairsMax || pairs > max_pairs_) return kAckErr;
+  curr_pairs_ = pairs;
+  apply_queue_pairs();
+  // Frames held for the newly active pairs can come now.
+  for (unsigned i = 0; nd_ && i < curr_pairs_; ++i) nd_->receive_ready(i);
+  return kAckOk;
+}
+
 void VirtioNet::handle_ctrl(VirtQueue& vq) {
   while (auto elem = vq.pop()) {
     size_t out = elem->out_bytes();
@@ -460,6 +524,8 @@ void VirtioNet::handle_ctrl(VirtQueue& vq) {
       ack = ctrl_rx(cls_cmd[1], data);
     } else if (cls_cmd[0] == kCtrlMac) {
       ack = ctrl_mac(cls_cmd[1], data);
+    } else if (cls_cmd[0] == kCtrlMq) {
+      ack = ctrl_mq(cls_cmd[1], data);
     } else if (cls_cmd[0] == kCtrlAnnounce) {
       ack = kAckOk;
     }

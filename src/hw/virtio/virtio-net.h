@@ -1,5 +1,13 @@
 // virtio-net (virtio 1.x, 5.1): "virtio-net-device" on a -netdev backend (`netdev=`), proxy
-// "virtio-net-pci". One receive/transmit queue pair and the control queue.
+// "virtio-net-pci". Receive/transmit queue pairs and the control queue.
+//
+// Multiqueue (mq=on, VIRTIO_NET_F_MQ): a netdev with N queues (tap,queues=N) gives N queue pairs
+// (max_virtqueue_pairs = N; queues receiveq1, transmitq1, ..., receiveqN, transmitqN, controlq).
+// Pair k is wired to the netdev's queue k. Pair 0 alone is active after reset and until the
+// driver's VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET; the netdev's queues of inactive pairs are detached
+// (tap: the kernel steers nothing to them). A driver that does not take MQ gets one pair and the
+// control queue at index 2 (as QEMU's virtio_net_set_multiqueue). With mq=off only the netdev's
+// queue 0 is used.
 //
 // Frames carry a 12-byte virtio_net_hdr_v1 (a legacy driver without MRG_RXBUF: the 10-byte
 // virtio_net_hdr, converted for a vnet-header backend). With a backend that takes the header (tap
@@ -45,6 +53,9 @@ class VirtioNet : public VirtioDevice {
   uint16_t tx_queue_size_ = 256;
 
   const std::array<uint8_t, 6>& mac() const { return macaddr_; }
+  // The netdev's queue count (1 without a netdev): QEMU's nic_conf.peers.queues, which sets
+  // max_virtqueue_pairs and virtio-net-pci's default `vectors` (2 * queues + 2).
+  unsigned peer_queues() const { return nd_ ? nd_->num_queues() : 1; }
 
  protected:
   uint64_t device_features() const override;
@@ -57,11 +68,16 @@ class VirtioNet : public VirtioDevice {
 
  private:
   bool vnet_hdr() const { return vnet_hdr_; }
-  void handle_tx(VirtQueue& vq);
-  void handle_rx(VirtQueue& vq);
+  void handle_tx(VirtQueue& vq, unsigned pair);
+  void handle_rx(unsigned pair);
   void handle_ctrl(VirtQueue& vq);
-  bool can_receive();
-  ssize_t receive(const iovec* iov, int iovcnt);
+  bool can_receive(unsigned pair);
+  ssize_t receive(unsigned pair, const iovec* iov, int iovcnt);
+  // The virtqueues for `pairs` queue pairs and the control queue (rebuilt when it changes).
+  void set_queue_layout(unsigned pairs);
+  // Attaches the netdev's queues of the active pairs, detaches the others.
+  void apply_queue_pairs();
+  uint8_t ctrl_mq(uint8_t cmd, const std::vector<uint8_t>& data);
   bool accept_frame(const uint8_t* dst) const;
   uint8_t ctrl_rx(uint8_t cmd, const std::vector<uint8_t>& data);
   uint8_t ctrl_mac(uint8_t cmd, const std::vector<uint8_t>& data);
@@ -75,6 +91,10 @@ class VirtioNet : public VirtioDevice {
   bool vnet_hdr_ = false;  // the backend carries the header
   size_t hdr_len_ = 10;    // the guest's header: 12 with VERSION_1 or MRG_RXBUF
   bool link_up_ = true;
+  // Multiqueue: pairs the device has, pairs laid out as virtqueues, pairs the driver uses;
+  // whether the driver took VIRTIO_NET_F_MQ.
+  unsigned max_pairs_ = 1, layout_pairs_ = 1, curr_pairs_ = 1;
+  bool multiqueue_ = false;
   // Receive filter.
   bool promisc_ = true, allmulti_ = false, alluni_ = false, nomulti_ = false, nouni_ = false,
        nobcast_ = false;

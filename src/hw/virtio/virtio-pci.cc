@@ -1,6 +1,7 @@
 // virtio over PCI: see virtio-pci.h.
 #include "hw/virtio/virtio-pci.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "hw/pci/msix.h"
@@ -148,6 +149,9 @@ Status VirtioPciProxy::pci_realize() {
     return generic_error("Parameter 'vectors' expects a value between 0 and 2048");
   }
   if (Status s = vdev_->realize(); !s.ok()) return s;
+  if (vectors_ == UINT32_MAX && virtio_pci_class().vectors_for) {
+    nvectors = std::min(virtio_pci_class().vectors_for(*vdev_), uint32_t(pci::kMsixVectorsMax));
+  }
   vectors_ = nvectors;
   if (legacy_) {
     // Transitional: the legacy device ID, the virtio device ID as subsystem ID, revision 0.

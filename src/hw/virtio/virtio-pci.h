@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "hw/pci/pci-device.h"
@@ -36,6 +37,8 @@ class VirtioPciClass : public PciDeviceClass {
   MACHINA_CLASS_CLONE(VirtioPciClass)
   std::string backend_type;      // "virtio-rng-device"
   uint32_t default_vectors = 2;  // -device ...,vectors= default
+  // When set, the default from the realized backend instead (virtio-net: its queue pairs).
+  std::function<uint32_t(const VirtioDevice&)> vectors_for;
 };
 
 class VirtioPciProxy : public PciDevice, public VirtioTransport {

@@ -8,6 +8,7 @@
 
 #include "block/aio-context.h"
 #include "block/aio-engine.h"
+#include "util/thread-signals.h"
 
 namespace machina {
 
@@ -19,7 +20,11 @@ class ThreadPoolEngine : public AioEngine {
  public:
   ThreadPoolEngine() {
     block_aio_init();
-    for (int i = 0; i < kWorkers; ++i) workers_.emplace_back([this] { work(); });
+    for (int i = 0; i < kWorkers; ++i)
+      workers_.emplace_back([this] {
+        block_all_signals_in_this_thread();
+        work();
+      });
   }
   ~ThreadPoolEngine() override {
     {

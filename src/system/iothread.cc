@@ -2,13 +2,13 @@
 #include "system/iothread.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <future>
 
 #include "qom/property-types.h"
 #include "util/bql.h"
+#include "util/thread-signals.h"
 
 namespace machina {
 
@@ -35,9 +35,7 @@ Status IOThread::complete() {
       return generic_error("iothread properties must be in range [0, 9223372036854775807]");
   }
   thread_ = std::thread([this, name, &started] {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, nullptr);  // signals are the main thread's to handle
+    block_all_signals_in_this_thread();
     pthread_setname_np(pthread_self(), name.c_str());
     started.set_value(gettid());
     loop_->run();

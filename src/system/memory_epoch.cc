@@ -1,4 +1,5 @@
 #include "system/memory_epoch.h"
+#include "util/thread-signals.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -69,6 +70,7 @@ uint64_t min_active_epoch() {
 }
 
 void reclaimer_main() {
+  block_all_signals_in_this_thread();
   auto& s = state();
   auto backoff = std::chrono::microseconds(100);
   std::unique_lock lk(s.mu);

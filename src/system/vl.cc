@@ -90,17 +90,28 @@ bool answer_help(const MachinaConfig& cfg, int* status) {
 }
 
 // Signals that ask for a clean shutdown arrive through a signalfd on the main loop.
-int setup_signals() {
-  ::signal(SIGPIPE, SIG_IGN);
-  // A write past RLIMIT_FSIZE fails with EFBIG (an I/O error the drive's werror policy handles)
-  // instead of killing the VM.
-  ::signal(SIGXFSZ, SIG_IGN);
+sigset_t shutdown_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// First thing in main, before any thread exists: threads inherit the mask, so none of them can
+// take a shutdown signal's default action (see util/thread-signals.h).
+void block_shutdown_signals() {
+  sigset_t set = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int setup_signals() {
+  ::signal(SIGPIPE, SIG_IGN);
+  // A write past RLIMIT_FSIZE fails with EFBIG (an I/O error the drive's werror policy handles)
+  // instead of killing the VM.
+  ::signal(SIGXFSZ, SIG_IGN);
+  sigset_t set = shutdown_signals();
   int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   (void)main_loop().set_fd_handler(
       fd,
@@ -353,6 +364,7 @@ void daemonize_done(int fd) {
 }  // namespace
 
 int machina_main(int argc, char** argv) {
+  block_shutdown_signals();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parse_cmdline(args, kProg);
   if (!parsed.ok()) return fail(parsed.message());

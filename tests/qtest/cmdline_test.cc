@@ -1,6 +1,8 @@
 // The command line of the real binary: help texts, QEMU-style errors, exit statuses.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -158,6 +160,43 @@ TEST_P(SignalShutdownTest, SignalGivesHostSignalShutdownAndStatusZero) {
 
 INSTANTIATE_TEST_SUITE_P(Signals, SignalShutdownTest, ::testing::Values(SIGTERM, SIGINT, SIGHUP),
                          [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
+
+// A process-directed SIGTERM goes to any thread that does not block it; only the main loop's
+// signalfd may take it. So every thread machina starts — vCPU, I/O thread, block workers, the
+// memory map reclaimer — blocks the shutdown signals (/proc/PID/task/TID/status SigBlk).
+TEST(CmdlineTest, EveryThreadBlocksTheShutdownSignals) {
+  TempPath img(".img");
+  std::ofstream(img.str()).close();
+  std::filesystem::resize_file(img.str(), 1 << 20);
+  RawMachine m(
+      {"-M", "q35", "-accel", "tcg", "-display", "none", "-object", "iothread,id=io0", "-drive",
+       "if=none,id=d0,format=raw,aio=threads,file=" + img.str(), "-device",
+       "virtio-blk-pci,drive=d0,iothread=io0", "-device", "pcie-root-port,id=rp1,chassis=1"},
+      1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect(0);
+  ASSERT_TRUE(q);
+  // A memory map change (the root port's bridge windows) retires a flat view: the reclaimer
+  // thread starts if it had not.
+  EXPECT_TRUE(q->execute("query-status").contains("return"));
+  const uint64_t want = (1ull << (SIGHUP - 1)) | (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+  std::string task_dir = "/proc/" + std::to_string(m.child().pid()) + "/task";
+  int threads = 0;
+  for (const auto& t : std::filesystem::directory_iterator(task_dir)) {
+    std::ifstream f(t.path() / "status");
+    std::string line, name;
+    uint64_t blocked = 0;
+    while (std::getline(f, line)) {
+      if (line.rfind("Name:", 0) == 0) name = line.substr(6);
+      if (line.rfind("SigBlk:", 0) == 0) blocked = std::stoull(line.substr(8), nullptr, 16);
+    }
+    ++threads;
+    EXPECT_EQ(blocked & want, want) << "thread " << t.path().filename() << " (" << name << ")";
+  }
+  EXPECT_GE(threads, 3) << "main, vCPU and the I/O thread at least";
+  m.child().send_signal(SIGTERM);
+  EXPECT_TRUE(m.wait_exit().ok());
+}
 
 TEST(CmdlineTest, SigtermExitsZeroEvenWithNoShutdown) {
   RawMachine m({"-M", "none", "-display", "none", "-no-shutdown"}, 1);

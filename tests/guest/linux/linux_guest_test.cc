@@ -457,9 +457,12 @@ TEST_F(LinuxGuest, KernelLogHasNoErrorsOrWarnings) {
   // Allowed: the warnings Linux prints when its early clock checks run late because the host
   // is busy (the software CPU then misses PIT ticks): an early TSC calibration that did not
   // converge, and the clocksource watchdog distrusting the TSC. Both depend on host load, not on
-  // the machine model; timekeeping then uses the ACPI PM timer (ClockAgreesWithTheHost).
+  // the machine model; timekeeping then uses the ACPI PM timer (ClockAgreesWithTheHost). Also
+  // the local APIC timer's calibration window measured a few percent long against the PM timer
+  // when the vCPU thread was descheduled inside it.
   std::regex load_dependent(
       "tsc: Unable to calibrate against PIT|clocksource|Unstable clock detected|"
+      "APIC calibration not consistent with PM-Timer|"
       "If you want to keep using the local clock|trace_clock=local|on the kernel command line");
   std::string unexpected;
   for (const auto& l : values("klog")) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "guest/guest_session.h"
+#include "guest/net/tap_host_side.h"
 
 namespace {
 
@@ -72,31 +73,6 @@ double cpu_seconds(pid_t pid) {
     if (i == 15) stime = std::stoull(field);
   }
   return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
-}
-
-bool bring_up(const char* ifname) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq r{};
-  std::strncpy(r.ifr_name, ifname, IFNAMSIZ - 1);
-  bool ok = ioctl(s, SIOCGIFFLAGS, &r) == 0;
-  r.ifr_flags |= IFF_UP | IFF_RUNNING;
-  ok = ok && ioctl(s, SIOCSIFFLAGS, &r) == 0;
-  ::close(s);
-  return ok;
-}
-
-bool configure_tap(const char* ifname, const char* ip) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq r{};
-  std::strncpy(r.ifr_name, ifname, IFNAMSIZ - 1);
-  auto* a = reinterpret_cast<sockaddr_in*>(&r.ifr_addr);
-  a->sin_family = AF_INET;
-  inet_pton(AF_INET, ip, &a->sin_addr);
-  bool ok = ioctl(s, SIOCSIFADDR, &r) == 0;
-  inet_pton(AF_INET, "255.255.255.0", &a->sin_addr);
-  ok = ok && ioctl(s, SIOCSIFNETMASK, &r) == 0;
-  ::close(s);
-  return ok && bring_up(ifname);
 }
 
 // A listening TCP socket on ip:port (port 0: any); *port gets the port.
@@ -224,8 +200,9 @@ std::map<std::string, Figure> measure(const std::string& binary, const Settings&
                  setup.value_or("(timeout)").c_str());
     return out;
   }
-  if (st.tap && !configure_tap(kTap, kTapHostIp)) {
-    std::fprintf(stderr, "configuring %s: %s\n", kTap, std::strerror(errno));
+  if (st.tap) {
+    if (std::string e = machina::guest::configure_tap_host_side(kTap, kTapHostIp); !e.empty())
+      std::fprintf(stderr, "configuring %s: %s\n", kTap, e.c_str());
   }
 
   auto disk_cmd = [&](const std::string& name, const std::string& args, bool iops) {
@@ -307,9 +284,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no network namespace (%s): tap figures left out\n", std::strerror(errno));
     st.tap = false;
   }
-  if (st.tap && !bring_up("lo")) {  // a new namespace's loopback is down (slirp's host side)
-    std::fprintf(stderr, "bringing lo up: %s\n", std::strerror(errno));
-    return 1;
+  if (st.tap) {  // a new namespace's loopback is down (slirp's host side)
+    if (std::string e = machina::guest::bring_link_up("lo"); !e.empty()) {
+      std::fprintf(stderr, "bringing lo up: %s\n", e.c_str());
+      return 1;
+    }
   }
   // The tool on a disk image of whole sectors (the guest copies the first file_size bytes).
   std::string tool_img =

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "guest/guest_session.h"
+#include "guest/net/tap_host_side.h"
 #include "qtest/socket_util.h"
 
 namespace machina::guest {
@@ -39,25 +40,6 @@ std::string seq_text(int n) {
   std::string s;
   for (int i = 1; i <= n; ++i) s += std::to_string(i) + "\n";
   return s;
-}
-
-// Gives `ifname` the address `ip`/24 and brings it up (SIOCSIFADDR, SIOCSIFNETMASK,
-// SIOCSIFFLAGS). Empty on success, else the error.
-std::string configure_host_side(const char* ifname, const char* ip) {
-  qtest::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  ifreq r{};
-  std::strncpy(r.ifr_name, ifname, IFNAMSIZ - 1);
-  auto* a = reinterpret_cast<sockaddr_in*>(&r.ifr_addr);
-  a->sin_family = AF_INET;
-  inet_pton(AF_INET, ip, &a->sin_addr);
-  if (ioctl(s.get(), SIOCSIFADDR, &r) != 0) return std::string("SIOCSIFADDR: ") + strerror(errno);
-  inet_pton(AF_INET, "255.255.255.0", &a->sin_addr);
-  if (ioctl(s.get(), SIOCSIFNETMASK, &r) != 0)
-    return std::string("SIOCSIFNETMASK: ") + strerror(errno);
-  if (ioctl(s.get(), SIOCGIFFLAGS, &r) != 0) return std::string("SIOCGIFFLAGS: ") + strerror(errno);
-  r.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(s.get(), SIOCSIFFLAGS, &r) != 0) return std::string("SIOCSIFFLAGS: ") + strerror(errno);
-  return {};
 }
 
 uint16_t inet_checksum(const uint8_t* p, size_t n) {
@@ -145,7 +127,7 @@ TEST(TapGuest, PingAndTcpBothWaysThroughATapInANetworkNamespace) {
   std::string err;
   ASSERT_TRUE(s.boot(600s, &err)) << err;
   ASSERT_NE(if_nametoindex(kTap), 0u) << "machina did not create " << kTap;
-  ASSERT_EQ(configure_host_side(kTap, kHostIp), "");
+  ASSERT_EQ(configure_tap_host_side(kTap, kHostIp), "");
 
   auto up = s.run(
       std::string("ip addr add ") + kGuestIp + "/24 dev eth0 && ip link set eth0 up && echo up",

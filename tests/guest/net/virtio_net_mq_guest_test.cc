@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "guest/guest_session.h"
+#include "guest/net/tap_host_side.h"
 
 namespace machina::guest {
 namespace {
@@ -24,27 +25,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr const char* kTap = "gmqtap0";
-
-// Gives the tap 10.0.9.1/24 and brings it up (ioctls on the namespace's own socket).
-bool configure_host_side() {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, kTap, IFNAMSIZ - 1);
-  auto set_addr = [&](unsigned long req, const char* a) {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    inet_pton(AF_INET, a, &sin.sin_addr);
-    std::memcpy(&ifr.ifr_addr, &sin, sizeof sin);
-    return ioctl(s, req, &ifr) == 0;
-  };
-  bool ok = set_addr(SIOCSIFADDR, "10.0.9.1") && set_addr(SIOCSIFNETMASK, "255.255.255.0") &&
-            ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
-  ifr.ifr_flags = short(ifr.ifr_flags | IFF_UP);
-  ok = ok && ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-  close(s);
-  return ok;
-}
 
 TEST(VirtioNetMqGuest, TwoQueuePairsAndAPingThroughTheTap) {
   if (unshare(CLONE_NEWNET) != 0)
@@ -62,7 +42,7 @@ TEST(VirtioNetMqGuest, TwoQueuePairsAndAPingThroughTheTap) {
   GuestSession s(o);
   std::string err;
   ASSERT_TRUE(s.boot(300s, &err)) << err;
-  ASSERT_TRUE(configure_host_side()) << std::strerror(errno);
+  ASSERT_EQ(configure_tap_host_side(kTap, "10.0.9.1"), "");
   auto guest = [&](const std::string& cmd, std::chrono::milliseconds t = 20s) {
     return s.run(cmd, t).value_or("(timeout)");
   };

@@ -237,6 +237,13 @@ RawMachine::~RawMachine() {
   report_stderr_on_failure(child_.get());
 }
 
+bool RawMachine::wait_listening(Ms timeout) {
+  for (const auto& p : qmp_paths_) {
+    if (!connect_unix(p->str(), timeout).valid()) return false;
+  }
+  return true;
+}
+
 std::unique_ptr<QmpClient> RawMachine::connect(int i, bool negotiate) {
   auto c = QmpClient::connect(qmp_paths_.at(static_cast<size_t>(i))->str(), negotiate);
   if (!c) {

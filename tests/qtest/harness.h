@@ -125,6 +125,9 @@ class RawMachine {
   const std::string& qmp_path(int i) const { return qmp_paths_[i]->str(); }
   // Connects to monitor I (nullptr and a test failure on error).
   std::unique_ptr<QmpClient> connect(int i = 0, bool negotiate = true);
+  // Waits until every monitor socket listens (false on timeout): the process is past its
+  // start-up, where a signal would still take its default action (QEMU's too).
+  bool wait_listening(Ms timeout = kDefaultTimeout);
   // Waits for the exit (at most TIMEOUT, then SIGKILL).
   ExitStatus wait_exit(Ms timeout = kDefaultTimeout) { return child_->wait_or_kill(timeout); }
 

@@ -112,17 +112,13 @@ std::string read_all(int fd, std::chrono::seconds within) {
 }
 
 TEST(TapGuest, PingAndTcpBothWaysThroughATapInANetworkNamespace) {
-  if (unshare(CLONE_NEWNET) != 0)
-    GTEST_SKIP() << "no network namespace for a tap: " << std::strerror(errno);
-  ASSERT_EQ(access("/dev/net/tun", R_OK | W_OK), 0) << "/dev/net/tun: " << std::strerror(errno);
-  GuestOptions o;
-  o.binary = qtest::machina_binary();
-  o.guest_dir = default_guest_dir(MACHINA_SOURCE_DIR);
+  ASSERT_EQ(enter_private_netns_for_taps(), "");
+  GuestOptions o = machina_guest_options(
+      MACHINA_SOURCE_DIR,
+      {"-netdev", std::string("tap,id=n0,ifname=") + kTap + ",script=no,downscript=no,vnet_hdr=on",
+       "-device", "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:12:34:77"});
   ASSERT_TRUE(fs::exists(o.guest_dir + "/vmlinuz"))
       << "guest not built: run scripts/build-guest.sh (" << o.guest_dir << ")";
-  o.extra = {"-netdev",
-             std::string("tap,id=n0,ifname=") + kTap + ",script=no,downscript=no,vnet_hdr=on",
-             "-device", "virtio-net-pci,netdev=n0,id=nic0,mac=52:54:00:12:34:77"};
   GuestSession s(o);
   std::string err;
   ASSERT_TRUE(s.boot(600s, &err)) << err;

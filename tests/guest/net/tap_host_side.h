@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +14,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
+
+#include "guest/guest_session.h"
 
 namespace machina::guest {
 
@@ -21,6 +25,26 @@ inline std::string errno_text(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
 }
 }  // namespace tap_detail
+
+// Moves the calling process into a network namespace of its own, where machina (its child) may
+// create taps; and checks /dev/net/tun. Empty on success, else why. The guest tier runs as root:
+// a test that cannot have its namespace fails (a skip would pass the whole guest binary).
+inline std::string enter_private_netns_for_taps() {
+  if (unshare(CLONE_NEWNET) != 0) return tap_detail::errno_text("unshare(CLONE_NEWNET)");
+  if (access("/dev/net/tun", R_OK | W_OK) != 0) return tap_detail::errno_text("/dev/net/tun");
+  return {};
+}
+
+// The default guest (`source_dir`/build/guest, or $MACHINA_GUEST_DIR) run by the built machina,
+// with `extra`.
+inline GuestOptions machina_guest_options(const std::string& source_dir,
+                                          std::vector<std::string> extra) {
+  GuestOptions o;
+  o.binary = qtest::machina_binary();
+  o.guest_dir = default_guest_dir(source_dir);
+  o.extra = std::move(extra);
+  return o;
+}
 
 // Brings `ifname` up (lo too: a new namespace's loopback is down). Empty on success, else why.
 inline std::string bring_link_up(const char* ifname) {

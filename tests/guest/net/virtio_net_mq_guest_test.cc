@@ -27,18 +27,13 @@ using namespace std::chrono_literals;
 constexpr const char* kTap = "gmqtap0";
 
 TEST(VirtioNetMqGuest, TwoQueuePairsAndAPingThroughTheTap) {
-  if (unshare(CLONE_NEWNET) != 0)
-    GTEST_SKIP() << "no network namespace for a tap: " << std::strerror(errno);
-  if (access("/dev/net/tun", R_OK | W_OK) != 0)
-    GTEST_SKIP() << "/dev/net/tun: " << std::strerror(errno);
-  GuestOptions o;
-  o.binary = qtest::machina_binary();
-  o.guest_dir = default_guest_dir(MACHINA_SOURCE_DIR);
+  ASSERT_EQ(enter_private_netns_for_taps(), "");
+  GuestOptions o = machina_guest_options(
+      MACHINA_SOURCE_DIR,
+      {"-netdev", std::string("tap,id=n0,ifname=") + kTap + ",script=no,downscript=no,queues=2",
+       "-device", "virtio-net-pci,netdev=n0,id=nic0,mq=on,mac=52:54:00:12:34:99"});
   ASSERT_TRUE(fs::exists(o.guest_dir + "/vmlinuz"))
       << "guest not built: run scripts/build-guest.sh (" << o.guest_dir << ")";
-  o.extra = {"-netdev",
-             std::string("tap,id=n0,ifname=") + kTap + ",script=no,downscript=no,queues=2",
-             "-device", "virtio-net-pci,netdev=n0,id=nic0,mq=on,mac=52:54:00:12:34:99"};
   GuestSession s(o);
   std::string err;
   ASSERT_TRUE(s.boot(300s, &err)) << err;

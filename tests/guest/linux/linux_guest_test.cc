@@ -75,6 +75,30 @@ std::string gzip(const std::string& in) {
   return out;
 }
 
+// machina on the default guest (q35, software CPU, serial on stdio) running `script` as its
+// test, with `more_append` added to the kernel command line.
+std::vector<std::string> guest_argv(const std::string& script,
+                                    const std::string& more_append = "") {
+  return {qtest::machina_binary(),
+          "-M",
+          "q35",
+          "-accel",
+          "tcg",
+          "-m",
+          "512M",
+          "-display",
+          "none",
+          "-serial",
+          "stdio",
+          "-kernel",
+          (guest_dir() / "vmlinuz").string(),
+          "-initrd",
+          (guest_dir() / "initramfs.gz").string(),
+          "-append",
+          "console=ttyS0 quiet " + more_append + (more_append.empty() ? "" : " ") +
+              "machina.test=b64gz:" + base64(gzip(script))};
+}
+
 // The boot of one guest: its console output and how machina ended.
 struct GuestRun {
   std::string console;
@@ -99,25 +123,7 @@ GuestRun run_guest(const std::string& script, std::vector<std::string> extra = {
     ADD_FAILURE() << "guest not built: run scripts/build-guest.sh (" << guest_dir() << ")";
     return r;
   }
-  std::vector<std::string> argv = {qtest::machina_binary(),
-                                   "-M",
-                                   "q35",
-                                   "-accel",
-                                   "tcg",
-                                   "-m",
-                                   "512M",
-                                   "-display",
-                                   "none",
-                                   "-serial",
-                                   "stdio",
-                                   "-kernel",
-                                   k.string(),
-                                   "-initrd",
-                                   i.string(),
-                                   "-append",
-                                   "console=ttyS0 quiet " + more_append +
-                                       (more_append.empty() ? "" : " ") +
-                                       "machina.test=b64gz:" + base64(gzip(script))};
+  std::vector<std::string> argv = guest_argv(script, more_append);
   argv.insert(argv.end(), extra.begin(), extra.end());
   Child c(argv);
   std::string err;
@@ -825,29 +831,11 @@ TEST(LinuxGuestHotplug, AcpiphpAddsAndEjectsAVirtioDiskBehindARootPort) {
       "dmesg | grep -iE 'acpiphp|hotplug_event|pciehp|_OSC|0000:01:00|virtio_blk|vda' | "
       "sed 's/^/hpklog=/'\n"
       "dmesg -r | grep '^<[0-4]>' | sed 's/^/hpbad=/'\n";
-  Child c({qtest::machina_binary(),
-           "-M",
-           "q35",
-           "-accel",
-           "tcg",
-           "-m",
-           "512M",
-           "-display",
-           "none",
-           "-serial",
-           "stdio",
-           "-kernel",
-           k.string(),
-           "-initrd",
-           i.string(),
-           "-append",
-           "console=ttyS0 quiet machina.test=b64gz:" + base64(gzip(script)),
-           "-qmp",
-           "unix:" + sock.string() + ",server=on,wait=off",
-           "-device",
-           "pcie-root-port,id=rp1,chassis=1,slot=1",
-           "-drive",
-           "if=none,id=hpdisk0,format=raw,file=" + img.string()});
+  std::vector<std::string> argv = guest_argv(script);
+  argv.insert(argv.end(), {"-qmp", "unix:" + sock.string() + ",server=on,wait=off", "-device",
+                           "pcie-root-port,id=rp1,chassis=1,slot=1", "-drive",
+                           "if=none,id=hpdisk0,format=raw,file=" + img.string()});
+  Child c(argv);
   std::string err;
   ASSERT_TRUE(c.start(&err)) << err;
   auto wait_for = [&](const std::string& re_text, std::chrono::seconds timeout) -> std::string {

@@ -1,8 +1,10 @@
 // The software CPU's vCPU threads: one thread per CPU running CpuExec, stopped and resumed with
 // the VM, woken from HLT by interrupt requests, and kicked out of its loop for pause and exit.
+// The threads take turns to run guest code (tcg-turn.h).
 #include <thread>
 
 #include "accel/tcg/tcg-cpu-exec.h"
+#include "accel/tcg/tcg-turn.h"
 #include "accel/vcpu-thread.h"
 #include "system/runstate.h"
 
@@ -28,9 +30,16 @@ class TcgVcpu final : public VcpuThread {
 
  private:
   void thread_main() {
+    x86::set_current_cpu_interrupt_controller(cpu_.state().lapic);
     while (park()) {
       ExitReason r = ExitReason::Budget;
-      while (r == ExitReason::Budget) r = exec_.run(kSlice);
+      while (r == ExitReason::Budget || r == ExitReason::Yield) {
+        TcgTurnGuard turn;
+        // While another vCPU waits for the turn, hand it on sooner: a guest's CPUs wait for
+        // each other (start-up, TLB shootdowns, delay calibration against the other's timer
+        // ticks) and a whole slice is milliseconds.
+        r = exec_.run(TcgTurn::get().contended() ? kContendedSlice : kSlice);
+      }
       switch (r) {
         case ExitReason::Halted:
           wait_halted([this] { return exec_.has_work(); });
@@ -47,6 +56,7 @@ class TcgVcpu final : public VcpuThread {
   }
 
   static constexpr uint64_t kSlice = 1 << 20;
+  static constexpr uint64_t kContendedSlice = 1 << 14;
 
   CpuExec exec_;
 };

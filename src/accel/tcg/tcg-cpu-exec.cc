@@ -3,11 +3,13 @@
 
 #include <cstdio>
 #include <cstring>
+#include "accel/tcg/tcg-turn.h"
 
 #include "system/ram-writes.h"
 #include "system/runstate.h"
 #include "target/i386/excp.h"
 #include "target/i386/interp.h"
+#include "target/i386/seg.h"
 #include "util/bql.h"
 #include "util/log.h"
 
@@ -21,7 +23,10 @@ CpuExec::~CpuExec() = default;
 
 bool CpuExec::has_work() const {
   uint32_t req = cpu_.interrupt_request();
-  if (req & (kCpuIrqExit | kCpuIrqNmi | kCpuIrqInit)) return true;
+  if (req & (kCpuIrqExit | kCpuIrqInit)) return true;
+  // An application processor waiting for its start-up IPI takes nothing else.
+  if (env_.wait_sipi) return req & kCpuIrqSipi;
+  if (req & kCpuIrqNmi) return true;
   return (req & kCpuIrqHard) && (env_.flags_other & kIF);
 }
 
@@ -42,6 +47,19 @@ bool CpuExec::service_interrupts(uint32_t req, bool* stop) {
     cpu_.reset_state(true);
     return true;
   }
+  if (req & kCpuIrqSipi) {
+    cpu_.lower_interrupt(kCpuIrqSipi);
+    // Only a processor waiting for one takes a start-up IPI: it starts in real mode at
+    // vector * 4096 (CS = vector * 256, IP = 0).
+    if (env_.wait_sipi) {
+      env_.wait_sipi = false;
+      env_.halted = false;
+      load_real_mode_segment(env_, CS, static_cast<uint16_t>(cpu_.sipi_vector() << 8));
+      env_.rip = 0;
+    }
+    return true;
+  }
+  if (env_.wait_sipi) return false;
   if ((req & kCpuIrqNmi) && !env_.nmi_blocked) {
     cpu_.lower_interrupt(kCpuIrqNmi);
     env_.halted = false;
@@ -122,8 +140,17 @@ const TranslationBlock* CpuExec::block_at_rip(const uint8_t** host, unsigned* av
 const DecodedInsn* CpuExec::fetch_slow(DecodedInsn* scratch) {
   uint8_t buf[15];
   unsigned n = 0;
-  while (n < 15 && mmu_.fetch(env_.rip + n, buf + n, 1)) n++;
-  DecodeStatus st = decode(buf, n, scratch);
+  CodeMode mode = code_mode(env_);
+  if (mode == CodeMode::k64) {
+    while (n < 15 && mmu_.fetch(env_.rip + n, buf + n, 1)) n++;
+  } else {
+    // CS:IP or CS:EIP; linear addresses wrap at 4 GiB.
+    uint64_t ip_mask = mode == CodeMode::k32 ? 0xffffffffu : 0xffffu;
+    while (n < 15 &&
+           mmu_.fetch((env_.seg[CS].base + ((env_.rip + n) & ip_mask)) & 0xffffffffu, buf + n, 1))
+      n++;
+  }
+  DecodeStatus st = decode(buf, n, scratch, mode);
   if (st == DecodeStatus::Ok) {
     env_.exc = {};  // a fault past the instruction's end does not matter
     return scratch;
@@ -156,6 +183,7 @@ bool CpuExec::finish(StepResult r) {
 
 ExitReason CpuExec::run(uint64_t budget) {
   mmu_.check_memory_map();
+  mmu_.sync_code_protection();  // another vCPU may have protected pages since this one ran
   DecodedInsn scratch;
   uint64_t start = icount_;
   while (icount_ - start < budget) {
@@ -169,7 +197,26 @@ ExitReason CpuExec::run(uint64_t budget) {
         if (stop) return ExitReason::TripleFault;
       }
     }
-    if (env_.halted) return ExitReason::Halted;
+    if (env_.halted || env_.wait_sipi) return ExitReason::Halted;
+    if (env_.spin_hint) {
+      env_.spin_hint = false;
+      if (TcgTurn::get().contended()) return ExitReason::Yield;
+    }
+
+    if (code_mode(env_) != CodeMode::k64) {
+      // 16- and 32-bit code (an application processor's start-up, firmware-like code) runs one
+      // instruction at a time, without translation blocks.
+      prev_ = nullptr;
+      env_.irq_shadow = false;
+      const DecodedInsn* insn = fetch_slow(&scratch);
+      StepResult r = StepResult::Exception;
+      if (insn) {
+        r = execute(env_, mmu_, *insn);
+        icount_++;
+      }
+      if (!finish(r)) return ExitReason::TripleFault;
+      continue;
+    }
 
     unsigned avail;
     uint64_t paddr;
@@ -219,7 +266,8 @@ ExitReason CpuExec::run(uint64_t budget) {
       }
       // A jump, a store into this code page, a new address space or an interrupt shadow: look
       // the code (and pending interrupts) up again.
-      if (env.rip != next || env.code_written || mmu.generation() != generation || env.irq_shadow)
+      if (env.rip != next || env.code_written || mmu.generation() != generation || env.irq_shadow ||
+          env.spin_hint)
         break;
       at = stop + 1;
     }

@@ -19,6 +19,7 @@ enum class ExitReason : uint8_t {
   Halted,       // HLT (or waiting for SIPI) with nothing to wake it
   ExitRequest,  // kCpuIrqExit was raised (pause, stop)
   TripleFault,  // the machine must reset
+  Yield,        // the guest spins (PAUSE) while another vCPU waits for the turn
 };
 
 class CpuExec {

@@ -19,10 +19,6 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
     if (!model) return generic_error("unable to find CPU model '" + model_name + "'");
   }
   if (count == 0 || count > 254) return generic_error("Invalid SMP CPUs " + std::to_string(count));
-  if (count > 1 && current_accel() == "tcg")
-    return generic_error("-smp " + std::to_string(count) +
-                         ": the software CPU runs one CPU for now (application processors need "
-                         "real mode for their start-up IPI)");
   if (count > 1 && current_accel() == "kvm")
     return generic_error("-smp " + std::to_string(count) +
                          ": the KVM accelerator runs one CPU for now (application processors wait "
@@ -51,8 +47,8 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
     cpus_.push_back(cpu);
     apics_.push_back(apic);
   }
-  // The xAPIC page at its default base (every CPU sees its own APIC there; with one page in
-  // system memory, the boot CPU's).
+  // The xAPIC page at its default base: the boot CPU's region, through which every CPU reaches
+  // its own APIC (Apic::accessing_apic).
   if (Status s = get_system_memory()->add_subregion(0xfee00000, apics_.front()->mmio(), 0x1000);
       !s.ok())
     return s;

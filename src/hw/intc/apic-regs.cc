@@ -30,14 +30,21 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
+Apic& Apic::accessing_apic() {
+  auto* cur = dynamic_cast<Apic*>(x86::current_cpu_interrupt_controller());
+  return cur ? *cur : *this;
+}
+
 void Apic::init_mmio() {
   MemoryRegionOps ops;
   // Registers are 32 bits wide at 16-byte boundaries; smaller reads see part of the register,
   // smaller writes are ignored (QEMU).
+  // Every CPU sees its own APIC in the page: an access from a vCPU thread goes to that CPU's
+  // APIC, whichever APIC's region is mapped (others, as qtest, reach this one).
   ops.read = [this](uint64_t addr, unsigned size) -> uint64_t {
     unsigned byte = addr & 0xf;
     if (byte + size > 4) return 0;
-    uint32_t v = read_register(uint32_t(addr & 0xff0));
+    uint32_t v = accessing_apic().read_register(uint32_t(addr & 0xff0));
     return (v >> (byte * 8)) & (size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1);
   };
   ops.write = [this](uint64_t addr, uint64_t value, unsigned size) {
@@ -46,7 +53,7 @@ void Apic::init_mmio() {
                "apic: " + std::to_string(size) + "-byte write at offset " + hex(addr) + " ignored");
       return;
     }
-    write_register(uint32_t(addr & 0xff0), uint32_t(value));
+    accessing_apic().write_register(uint32_t(addr & 0xff0), uint32_t(value));
   };
   ops.valid.min_access_size = 1;
   ops.valid.max_access_size = 4;

@@ -192,6 +192,8 @@ class Apic : public Device, public x86::LocalInterruptController {
   void write_lvt(ApicLvt which, uint32_t value);
   void write_svr(uint32_t value);
   void init_mmio();
+  // The APIC a CPU access to the xAPIC page is for: the accessing CPU's own, else this one.
+  Apic& accessing_apic();
 
   // Timer (apic-timer.cc).
   int64_t timer_divide() const;

@@ -16,6 +16,9 @@ enum CpuInterruptRequest : uint32_t {
   kCpuIrqExit = 1u << 5,  // leave the execution loop (pause, stop, reset, debug); not an interrupt
 };
 
+// IA32_APIC_BASE's bootstrap-processor flag.
+inline constexpr uint64_t kApicBaseBsp = 1u << 8;
+
 // Implemented by the CPU: how an interrupt controller signals it. Thread-safe; may be called from
 // any thread. raise_interrupt() also kicks the vCPU out of HLT and out of its execution loop
 // soon enough for the interrupt to be taken at the next instruction boundary.
@@ -49,5 +52,10 @@ class LocalInterruptController {
   // The CPU was reset (INIT or RESET): the controller returns to its power-on state.
   virtual void cpu_reset() = 0;
 };
+
+// The local interrupt controller of the CPU the calling thread runs (set by each vCPU thread;
+// nullptr on other threads): a CPU's accesses to the xAPIC page reach its own APIC.
+LocalInterruptController* current_cpu_interrupt_controller();
+void set_current_cpu_interrupt_controller(LocalInterruptController* lic);
 
 }  // namespace machina::x86

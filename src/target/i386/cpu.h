@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "target/i386/decode.h"
 #include "target/i386/fpu-state.h"
 
 namespace machina::x86 {
@@ -214,6 +215,10 @@ struct CpuState {
   // An interrupt shadow (after STI, MOV SS, POP SS) covers the next instruction.
   bool irq_shadow = false;
   bool halted = false;
+  // An application processor after power-on or INIT: it runs nothing until a start-up IPI.
+  bool wait_sipi = false;
+  // PAUSE ran: the guest spins waiting for something, maybe another vCPU (accel/tcg/tcg-turn.h).
+  bool spin_hint = false;
   // NMIs are blocked from the delivery of one until the next IRET.
   bool nmi_blocked = false;
   // Stores into guest RAM at host page `code_page_host` (the page the execution loop is running
@@ -270,6 +275,12 @@ struct CpuState {
     cc.aux = aux_value;
   }
 };
+
+// The code segment's mode: 64-bit (long mode with CS.L), else CS.D's 32 or 16 bits.
+inline CodeMode code_mode(const CpuState& s) {
+  if (s.long_mode() && (s.seg[CS].flags & kDescL)) return CodeMode::k64;
+  return (s.seg[CS].flags & kDescDB) ? CodeMode::k32 : CodeMode::k16;
+}
 
 // Whether condition `cc` (the low nibble of Jcc/SETcc/CMOVcc) holds for arithmetic flags `f`.
 bool condition_holds(uint64_t f, unsigned cc);

@@ -6,8 +6,8 @@ namespace machina::x86 {
 namespace {
 
 // Immediate kinds: none, byte, word, 16/32 by operand size, full operand size, address size
-// (moffs), word + byte (ENTER).
-enum : uint8_t { I_NONE, I_B, I_W, I_Z, I_V, I_A, I_WB };
+// (moffs), word + byte (ENTER), far pointer (16/32-bit offset, then a selector).
+enum : uint8_t { I_NONE, I_B, I_W, I_Z, I_V, I_A, I_WB, I_P };
 
 struct OpInfo {
   bool modrm;
@@ -101,6 +101,43 @@ OpInfo one_byte_info(uint8_t op) {
   return kInvalid;
 }
 
+// Opcodes that exist outside 64-bit mode only (16- and 32-bit code segments).
+OpInfo legacy_only_info(uint8_t op) {
+  switch (op) {
+    case 0x06:  // PUSH/POP ES, PUSH CS, PUSH/POP SS, PUSH/POP DS
+    case 0x07:
+    case 0x0e:
+    case 0x16:
+    case 0x17:
+    case 0x1e:
+    case 0x1f:
+    case 0x27:  // DAA, DAS, AAA, AAS
+    case 0x2f:
+    case 0x37:
+    case 0x3f:
+    case 0x40 ... 0x4f:  // INC/DEC r16/r32
+    case 0x60:           // PUSHA, POPA
+    case 0x61:
+    case 0xce:  // INTO
+    case 0xd6:  // SALC
+      return kNone;
+    case 0x62:  // BOUND
+    case 0x63:  // ARPL
+    case 0xc4:  // LES, LDS
+    case 0xc5:
+      return kModrm;
+    case 0x82:  // an alias of 0x80
+      return {true, I_B, true};
+    case 0xd4:  // AAM, AAD
+    case 0xd5:
+      return {false, I_B, true};
+    case 0x9a:  // CALL ptr16:16/32, JMP ptr16:16/32
+    case 0xea:
+      return {false, I_P, true};
+  }
+  return kInvalid;
+}
+
 OpInfo two_byte_info(uint8_t op) {
   if (op >= 0x10 && op <= 0x17) return kModrm;  // SSE moves
   if (op >= 0x18 && op <= 0x1f) return kModrm;  // hint NOPs, prefetch
@@ -181,8 +218,21 @@ OpInfo two_byte_info(uint8_t op) {
 
 }  // namespace
 
-DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
+namespace {
+
+// The base and index registers of the eight 16-bit ModRM memory forms ([BX+SI] ... [BX]).
+constexpr uint8_t kBX = 3, kBP = 5, kSI = 6, kDI = 7;
+constexpr uint8_t kModrm16Base[8] = {kBX, kBX, kBP, kBP, kNoReg, kNoReg, kBP, kBX};
+constexpr uint8_t kModrm16Index[8] = {kSI, kDI, kSI, kDI, kSI, kDI, kNoReg, kNoReg};
+
+}  // namespace
+
+DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out, CodeMode mode) {
   DecodedInsn d;
+  const bool mode64 = mode == CodeMode::k64;
+  const bool wide = mode != CodeMode::k16;  // 32-bit default operand and address size
+  d.legacy = !mode64;
+  d.addrsize = mode64 ? 8 : (wide ? 4 : 2);
   unsigned limit = avail < 15 ? avail : 15;
   unsigned pos = 0;
   auto need = [&](unsigned n) { return pos + n <= limit; };
@@ -196,7 +246,7 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
         d.opsize_prefix = true;
         break;
       case 0x67:
-        d.addrsize = 4;
+        d.addrsize = mode64 ? 4 : (wide ? 2 : 4);
         break;
       case 0xf0:
         d.lock = true;
@@ -230,7 +280,7 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
       default:
         prefix = false;
     }
-    if ((b & 0xf0) == 0x40) {
+    if (mode64 && (b & 0xf0) == 0x40) {
       d.rex = b;  // only effective if it immediately precedes the opcode
       pos++;
       continue;
@@ -241,7 +291,7 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
   }
   if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
   bool rex_w = d.rex & 8;
-  d.opsize = rex_w ? 8 : (d.opsize_prefix ? 2 : 4);
+  d.opsize = rex_w ? 8 : ((d.opsize_prefix != wide) ? 4 : 2);
   uint8_t op = bytes[pos++];
   OpInfo info;
   if (op == 0x0f) {
@@ -252,6 +302,10 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
   } else {
     d.opcode = op;
     info = one_byte_info(op);
+    if (!mode64) {
+      OpInfo legacy = legacy_only_info(op);
+      if (legacy.valid) info = legacy;
+    }
   }
   if (!info.valid) return DecodeStatus::Invalid;
   uint8_t imm_kind = info.imm;
@@ -264,7 +318,24 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
     d.reg = ((m >> 3) & 7) | ((d.rex & 4) << 1);
     uint8_t rm = m & 7;
     d.rm = rm | ((d.rex & 1) << 3);
-    if (d.mod != 3) {
+    if (d.mod != 3 && d.addrsize == 2) {
+      unsigned disp_size = d.mod == 1 ? 1 : (d.mod == 2 ? 2 : 0);
+      if (d.mod == 0 && rm == 6) {
+        disp_size = 2;  // [disp16]
+      } else {
+        d.base = kModrm16Base[rm];
+        d.index = kModrm16Index[rm];
+      }
+      if (!need(disp_size)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
+      if (disp_size == 1) {
+        d.disp = static_cast<int8_t>(bytes[pos]);
+      } else if (disp_size == 2) {
+        int16_t v;
+        __builtin_memcpy(&v, bytes + pos, 2);
+        d.disp = v;
+      }
+      pos += disp_size;
+    } else if (d.mod != 3) {
       unsigned disp_size = d.mod == 1 ? 1 : (d.mod == 2 ? 4 : 0);
       if (rm == 4) {
         if (!need(1)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
@@ -280,7 +351,7 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
           d.base = base | ((d.rex & 1) << 3);
         }
       } else if (rm == 5 && d.mod == 0) {
-        d.rip_relative = true;
+        d.rip_relative = mode64;  // outside 64-bit mode: [disp32]
         disp_size = 4;
       } else {
         d.base = d.rm;
@@ -307,9 +378,12 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
       imm_size = 2;
       break;
     case I_Z:
+      // In 64-bit mode near branches take a 32-bit displacement whatever the operand size.
       imm_size =
-          d.opsize == 2 && d.opcode != 0xe8 && d.opcode != 0xe9 && (d.opcode & 0x1f0) != 0x180 ? 2
-                                                                                               : 4;
+          d.opsize == 2 &&
+                  (!mode64 || (d.opcode != 0xe8 && d.opcode != 0xe9 && (d.opcode & 0x1f0) != 0x180))
+              ? 2
+              : 4;
       break;
     case I_V:
       imm_size = d.opsize;
@@ -320,6 +394,9 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
     case I_WB:
       imm_size = 3;
       break;
+    case I_P:
+      imm_size = d.opsize == 2 ? 4 : 6;
+      break;
   }
   if (!need(imm_size)) return avail >= 15 ? DecodeStatus::Invalid : DecodeStatus::Truncated;
   switch (imm_size) {
@@ -329,7 +406,8 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
     case 2: {
       int16_t v;
       __builtin_memcpy(&v, bytes + pos, 2);
-      d.imm = static_cast<uint64_t>(static_cast<int64_t>(v));
+      d.imm = imm_kind == I_A ? static_cast<uint16_t>(v)
+                              : static_cast<uint64_t>(static_cast<int64_t>(v));
       break;
     }
     case 3: {  // ENTER: imm16 frame size, imm8 nesting level
@@ -342,8 +420,22 @@ DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out) {
     case 4: {
       int32_t v;
       __builtin_memcpy(&v, bytes + pos, 4);
-      d.imm = imm_kind == I_A ? static_cast<uint64_t>(static_cast<uint32_t>(v))
-                              : static_cast<uint64_t>(static_cast<int64_t>(v));
+      if (imm_kind == I_P) {  // ptr16:16
+        d.imm = static_cast<uint16_t>(v);
+        d.sel = static_cast<uint16_t>(static_cast<uint32_t>(v) >> 16);
+      } else {
+        d.imm = imm_kind == I_A ? static_cast<uint64_t>(static_cast<uint32_t>(v))
+                                : static_cast<uint64_t>(static_cast<int64_t>(v));
+      }
+      break;
+    }
+    case 6: {  // ptr16:32
+      uint32_t off;
+      uint16_t sel;
+      __builtin_memcpy(&off, bytes + pos, 4);
+      __builtin_memcpy(&sel, bytes + pos + 4, 2);
+      d.imm = off;
+      d.sel = sel;
       break;
     }
     case 8:

@@ -1,4 +1,6 @@
-// x86-64 instruction decoder (64-bit mode): prefixes, REX, ModRM/SIB, displacement, immediates.
+// x86 instruction decoder: prefixes, REX, ModRM/SIB (and the 16-bit ModRM forms), displacement,
+// immediates, for 64-bit mode and for the 16- and 32-bit code segments of real, protected and
+// compatibility mode.
 #pragma once
 
 #include <cstdint>
@@ -25,13 +27,20 @@ struct DecodedInsn {
   uint8_t base = kNoReg, index = kNoReg, scale = 0;
   bool rip_relative = false;
   int64_t disp = 0;
-  uint64_t imm = 0;  // sign-extended where the encoding says so
-  uint8_t imm2 = 0;  // second immediate (unused for now)
+  uint64_t imm = 0;     // sign-extended where the encoding says so
+  uint8_t imm2 = 0;     // second immediate (ENTER's nesting level)
+  uint16_t sel = 0;     // far pointer's selector (JMP/CALL ptr16:16/32)
+  bool legacy = false;  // decoded for a 16- or 32-bit code segment (not 64-bit mode)
 };
+
+// The code segment's default sizes: 64-bit mode (CS.L in long mode), or a 32-bit (CS.D) or
+// 16-bit code segment of real, protected, virtual-8086 or compatibility mode.
+enum class CodeMode : uint8_t { k16, k32, k64 };
 
 enum class DecodeStatus { Ok, Truncated, Invalid };
 
 // Decodes one instruction from `bytes` (at most `avail` bytes, at most 15 used).
-DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out);
+DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out,
+                    CodeMode mode = CodeMode::k64);
 
 }  // namespace machina::x86

@@ -1,4 +1,4 @@
-// Exception and interrupt delivery in long mode.
+// Exception and interrupt delivery in long mode and in real mode.
 #include "target/i386/excp.h"
 
 #include "target/i386/seg.h"
@@ -16,6 +16,36 @@ bool is_contributory(uint8_t v) {
   return v == kExcDE || v == kExcTS || v == kExcNP || v == kExcSS || v == kExcGP;
 }
 
+// Real mode: the vector's far pointer from the interrupt vector table at IDTR.base; FLAGS, CS
+// and IP pushed on the 16-bit stack; IF, TF and AC cleared. No error codes.
+bool deliver_real_mode(CpuState& s, CpuMemory& m, uint8_t vector, uint64_t return_rip) {
+  if (vector * 4u + 3 > s.idtr.limit) return fail(s, kExcGP, vector * 8u + 2);
+  uint32_t ivt;
+  if (!m.read_system(s.idtr.base + vector * 4u, &ivt, 4)) return false;
+  SegmentCache& ss = s.seg[SS];
+  bool big = ss.flags & kDescDB;
+  uint64_t mask = big ? 0xffffffffu : 0xffffu;
+  uint64_t sp = s.regs[RSP] & mask;
+  uint16_t frame[3] = {static_cast<uint16_t>(return_rip), s.seg[CS].selector,
+                       static_cast<uint16_t>(s.rflags())};
+  for (uint16_t word : frame) {
+    sp = (sp - 2) & mask;
+    if (!m.write_system((ss.base + sp) & 0xffffffffu, &word, 2)) {
+      if (!s.exc.pending) return fail(s, kExcSS, 0);
+      return false;
+    }
+  }
+  if (big)
+    s.regs[RSP] = sp;
+  else
+    s.regs[RSP] = (s.regs[RSP] & ~uint64_t{0xffff}) | sp;
+  load_real_mode_segment(s, CS, static_cast<uint16_t>(ivt >> 16));
+  s.rip = ivt & 0xffff;
+  s.flags_other &= ~(kIF | kTF | kAC | kRF);
+  s.irq_shadow = false;
+  return true;
+}
+
 }  // namespace
 
 bool exception_has_error_code(uint8_t v) {
@@ -25,8 +55,13 @@ bool exception_has_error_code(uint8_t v) {
 
 bool deliver_event(CpuState& s, CpuMemory& m, uint8_t vector, EventKind kind, bool has_error,
                    uint32_t error_code, uint64_t return_rip) {
+  if (!(s.cr0 & kCr0PE)) return deliver_real_mode(s, m, vector, return_rip);
   uint32_t ext = kind == EventKind::Software ? 0 : 1;
   uint32_t idt_err = vector * 8u + 2 + ext;
+  // Protected-mode (32-bit) gates are not implemented: such an event cannot be delivered, which
+  // ends as a triple fault (the start-up code that runs there, Linux's trampoline, runs with
+  // interrupts off and an empty IDT, where this is what hardware does too).
+  if (!s.long_mode()) return fail(s, kExcGP, idt_err);
   if (vector * 16u + 15 > s.idtr.limit) return fail(s, kExcGP, idt_err);
   uint32_t gate[4];
   if (!m.read_system(s.idtr.base + vector * 16u, gate, 16)) return false;

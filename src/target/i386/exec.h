@@ -68,15 +68,47 @@ class Exec {
       if (d_.base != kNoReg) a += s_.regs[d_.base];
       if (d_.index != kNoReg) a += s_.regs[d_.index] << d_.scale;
     }
-    if (d_.addrsize == 4) a &= 0xffffffffull;
+    if (d_.addrsize != 8) a &= mask_of(d_.addrsize);
     return a;
   }
+  // The base of segment `seg` (a SegOverride). In 64-bit mode only FS and GS have one; in a 16-
+  // or 32-bit code segment every segment has, and kSegNone means DS.
   uint64_t seg_base(unsigned seg) const {
     if (seg == kSegFS) return s_.fs_base;
     if (seg == kSegGS) return s_.gs_base;
-    return 0;  // 64-bit mode: the other segments are flat
+    if (!d_.legacy) return 0;
+    return s_.seg[seg == kSegNone ? unsigned{DS} : seg - 1].base;
   }
-  uint64_t ea() const { return ea_offset() + seg_base(d_.seg); }
+  // The linear address of offset `off` in segment `seg` (outside 64-bit mode linear addresses
+  // are 32 bits and wrap).
+  uint64_t linear(uint64_t off, unsigned seg) const {
+    uint64_t a = off + seg_base(seg);
+    return d_.legacy ? a & 0xffffffffu : a;
+  }
+  uint64_t ea() const {
+    if (!d_.legacy) return ea_offset() + seg_base(d_.seg);
+    // Operands addressed through (E)BP or (E)SP default to the stack segment.
+    return linear(ea_offset(), d_.seg == kSegNone && stack_operand() ? unsigned{kSegSS} : d_.seg);
+  }
+
+  // --- the stack and the instruction pointer outside 64-bit mode
+  // PUSH/POP and near CALL/RET operand size: 8 in 64-bit mode unless 66 makes it 2.
+  unsigned stack_opsize() const { return d_.legacy ? d_.opsize : (d_.opsize == 2 ? 2 : 8); }
+  // The stack pointer's width: 64-bit mode, else SS.B (ESP) or SP.
+  unsigned stack_addrsize() const {
+    return !d_.legacy ? 8 : ((s_.seg[SS].flags & kDescDB) ? 4 : 2);
+  }
+  uint64_t stack_pointer() const { return s_.regs[RSP] & mask_of(stack_addrsize()); }
+  void set_stack_pointer(uint64_t v) {
+    unsigned n = stack_addrsize();
+    if (n == 8)
+      s_.regs[RSP] = v;
+    else
+      set_reg(RSP, n, v);
+  }
+  uint64_t stack_linear(uint64_t sp) const {
+    return d_.legacy ? (s_.seg[SS].base + (sp & mask_of(stack_addrsize()))) & 0xffffffffu : sp;
+  }
 
   // The inline TLB hit path for RAM: the entry if `addr`..+size is within one RAM page this
   // mode may access.
@@ -163,6 +195,7 @@ class Exec {
     return ok;
   }
   bool push(uint64_t v, unsigned size) {
+    if (d_.legacy) return push_legacy(v, size);
     uint64_t sp = s_.regs[RSP] - size;
     stack_access_ = true;
     if (!write_mem(sp, size, v)) return false;
@@ -171,10 +204,26 @@ class Exec {
     return true;
   }
   bool pop(uint64_t* v, unsigned size) {
+    if (d_.legacy) return pop_legacy(v, size);
     stack_access_ = true;
     if (!read_mem(s_.regs[RSP], size, v)) return false;
     stack_access_ = false;
     s_.regs[RSP] += size;
+    return true;
+  }
+  bool push_legacy(uint64_t v, unsigned size) {
+    uint64_t sp = stack_pointer() - size;
+    stack_access_ = true;
+    if (!write_mem(stack_linear(sp), size, v)) return false;
+    stack_access_ = false;
+    set_stack_pointer(sp);
+    return true;
+  }
+  bool pop_legacy(uint64_t* v, unsigned size) {
+    stack_access_ = true;
+    if (!read_mem(stack_linear(stack_pointer()), size, v)) return false;
+    stack_access_ = false;
+    set_stack_pointer(stack_pointer() + size);
     return true;
   }
   // A failed memory access: the memory recorded an exception (#PF) or the access is simply
@@ -217,6 +266,13 @@ class Exec {
   StepResult one_byte();
   StepResult one_byte_misc();
   StepResult cmpxchg_wide();  // 0F C7 /1: CMPXCHG8B / CMPXCHG16B
+  // interp-legacy.cc: the opcodes of 16- and 32-bit code segments only (PUSH/POP Sreg, INC/DEC
+  // r, PUSHA/POPA, far CALL/JMP ptr, INTO, AAM/AAD, SALC, ...).
+  static bool legacy_only(unsigned opcode);
+  StepResult legacy_op();
+  // Far JMP/CALL to selector:offset (ptr16:16/32 or m16:16/32/64): real mode, or a code segment
+  // of the same privilege in protected or long mode.
+  StepResult far_jump(uint16_t sel, uint64_t offset, bool call);
   // interp-string.cc: MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS with REP/REPE/REPNE.
   StepResult string_op();
   // interp-system.cc: privileged and system instructions.
@@ -231,6 +287,7 @@ class Exec {
   StepResult syscall();
   StepResult sysret();
   StepResult iret();
+  StepResult iret_real();  // IRET in real mode
   StepResult far_return(bool has_imm);
   StepResult int_n(uint8_t vector);
   StepResult in_out();

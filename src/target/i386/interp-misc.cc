@@ -7,7 +7,6 @@ namespace machina::x86 {
 
 StepResult Exec::one_byte_misc() {
   unsigned op = d_.opcode;
-  unsigned size = d_.opsize;
   switch (op) {
     case 0x6c ... 0x6f:
     case 0xa4 ... 0xa7:
@@ -33,7 +32,7 @@ StepResult Exec::one_byte_misc() {
       return StepResult::Ok;
     case 0xa0 ... 0xa3: {  // MOV AL/rAX <-> moffs
       unsigned sz = byte_or_op(op);
-      uint64_t addr = d_.imm + seg_base(d_.seg);
+      uint64_t addr = linear(d_.imm, d_.seg);
       if (op < 0xa2) {
         uint64_t v;
         if (!read_mem(addr, sz, &v)) return result_;
@@ -43,24 +42,25 @@ StepResult Exec::one_byte_misc() {
       return write_mem(addr, sz, get_reg(RAX, sz)) ? StepResult::Ok : result_;
     }
     case 0xc8: {  // ENTER imm16, imm8
-      unsigned sz = size == 2 ? 2 : 8;
+      unsigned sz = stack_opsize();
       unsigned level = d_.imm2 & 31;
-      uint64_t rbp = s_.regs[RBP], sp = s_.regs[RSP];
-      uint64_t frame = sp - sz;
-      if (!write_mem(frame, sz, rbp)) return result_;
+      uint64_t smask = mask_of(stack_addrsize());
+      uint64_t rbp = s_.regs[RBP] & smask, sp = stack_pointer();
+      uint64_t frame = (sp - sz) & smask;
+      if (!write_mem(stack_linear(frame), sz, rbp)) return result_;
       uint64_t cur = frame;
       for (unsigned i = 1; i < level; i++) {
         uint64_t v;
-        if (!read_mem(rbp - i * sz, sz, &v)) return result_;
-        cur -= sz;
-        if (!write_mem(cur, sz, v)) return result_;
+        if (!read_mem(stack_linear(rbp - i * sz), sz, &v)) return result_;
+        cur = (cur - sz) & smask;
+        if (!write_mem(stack_linear(cur), sz, v)) return result_;
       }
       if (level) {
-        cur -= sz;
-        if (!write_mem(cur, sz, frame)) return result_;
+        cur = (cur - sz) & smask;
+        if (!write_mem(stack_linear(cur), sz, frame)) return result_;
       }
       set_reg(RBP, sz, frame);
-      s_.regs[RSP] = cur - d_.imm;
+      set_stack_pointer(cur - d_.imm);
       return StepResult::Ok;
     }
     case 0xca:
@@ -73,17 +73,16 @@ StepResult Exec::one_byte_misc() {
     case 0xcf:
       return iret();
     case 0xd7: {  // XLAT
-      uint64_t addr = s_.regs[RBX] + get_reg(RAX, 1);
-      if (d_.addrsize == 4) addr &= 0xffffffffu;
+      uint64_t addr = (s_.regs[RBX] + get_reg(RAX, 1)) & mask_of(d_.addrsize);
       uint64_t v;
-      if (!read_mem(addr + seg_base(d_.seg), 1, &v)) return result_;
+      if (!read_mem(linear(addr, d_.seg), 1, &v)) return result_;
       set_reg(RAX, 1, v);
       return StepResult::Ok;
     }
     case 0xd8 ... 0xdf:
       return x87_op();
     case 0xe0 ... 0xe3: {  // LOOPNE, LOOPE, LOOP, JrCXZ
-      uint64_t cmask = d_.addrsize == 4 ? 0xffffffffu : ~0ull;
+      uint64_t cmask = mask_of(d_.addrsize);
       uint64_t c = s_.regs[RCX] & cmask;
       bool take;
       if (op == 0xe3) {

@@ -237,17 +237,21 @@ StepResult Exec::system_0f01() {
       uint16_t limit = static_cast<uint16_t>(t.limit);
       __builtin_memcpy(buf, &limit, 2);
       __builtin_memcpy(buf + 2, &t.base, 8);
-      return write_buf(addr, buf, 10) ? StepResult::Ok : result_;
+      return write_buf(addr, buf, d_.legacy ? 6 : 10) ? StepResult::Ok : result_;
     }
     case 2:    // LGDT
     case 3: {  // LIDT
       if (s_.cpl != 0) return gp();
-      uint8_t buf[10];
-      if (!read_buf(addr, buf, 10)) return result_;
+      // A 10-byte operand in 64-bit mode, else 6 bytes (of whose base 16-bit operands keep 24
+      // bits).
+      uint8_t buf[10] = {};
+      unsigned len = d_.legacy ? 6 : 10;
+      if (!read_buf(addr, buf, len)) return result_;
       uint16_t limit;
       uint64_t base;
       __builtin_memcpy(&limit, buf, 2);
       __builtin_memcpy(&base, buf + 2, 8);
+      if (d_.legacy) base &= d_.opsize == 2 ? 0xffffffu : 0xffffffffu;
       if (!is_canonical(base)) return gp();
       DescriptorTable& t = op == 2 ? s_.gdtr : s_.idtr;
       t.base = base;
@@ -302,6 +306,8 @@ StepResult Exec::sysret() {
 
 StepResult Exec::iret() {
   unsigned sz = d_.opsize;  // IRETQ (8), IRETD (4), IRET (2)
+  if (!(s_.cr0 & kCr0PE)) return iret_real();
+  if (d_.legacy) return gp();  // protected-mode IRET is not implemented
   uint64_t sp = s_.regs[RSP];
   uint64_t v[5];
   for (int i = 0; i < 5; i++)
@@ -349,8 +355,38 @@ StepResult Exec::iret() {
   return StepResult::Ok;
 }
 
+StepResult Exec::iret_real() {
+  unsigned sz = d_.opsize;
+  uint64_t ip, cs, flags;
+  uint64_t sp = stack_pointer();
+  if (!pop(&ip, sz) || !pop(&cs, sz) || !pop(&flags, sz)) {
+    set_stack_pointer(sp);
+    return result_;
+  }
+  uint64_t changeable = kArithFlags | kTF | kIF | kDF | kIOPL | kNT;
+  if (sz == 4) changeable |= kAC | kID;
+  s_.set_rflags((s_.rflags() & ~changeable & ~kRF) | (flags & changeable));
+  load_real_mode_segment(s_, CS, static_cast<uint16_t>(cs));
+  s_.nmi_blocked = false;
+  next_rip_ = ip;
+  return StepResult::Ok;
+}
+
 StepResult Exec::far_return(bool has_imm) {
   unsigned sz = d_.opsize;
+  if (d_.legacy) {
+    if (s_.cr0 & kCr0PE) return gp();  // protected-mode far RET is not implemented
+    uint64_t ip, cs;
+    uint64_t sp = stack_pointer();
+    if (!pop(&ip, sz) || !pop(&cs, sz)) {
+      set_stack_pointer(sp);
+      return result_;
+    }
+    if (has_imm) set_stack_pointer(stack_pointer() + (d_.imm & 0xffff));
+    load_real_mode_segment(s_, CS, static_cast<uint16_t>(cs));
+    next_rip_ = ip;
+    return StepResult::Ok;
+  }
   uint64_t sp = s_.regs[RSP];
   uint64_t rip, cs;
   if (!read_mem(sp, sz, &rip) || !read_mem(sp + sz, sz, &cs)) return result_;
@@ -409,23 +445,26 @@ StepResult Exec::mov_sreg_load() {
 }
 
 StepResult Exec::pop_sreg(unsigned seg) {
-  unsigned sz = d_.opsize == 2 ? 2 : 8;
+  unsigned sz = stack_opsize();
   uint64_t sel;
-  if (!read_mem(s_.regs[RSP], sz, &sel)) return result_;
-  if (!load_data_segment(s_, m_, seg, static_cast<uint16_t>(sel))) return (fault(), result_);
-  s_.regs[RSP] += sz;
+  uint64_t old_sp = s_.regs[RSP];
+  if (!pop(&sel, sz)) return result_;
+  if (!load_data_segment(s_, m_, seg, static_cast<uint16_t>(sel))) {
+    s_.regs[RSP] = old_sp;
+    return (fault(), result_);
+  }
+  if (seg == SS) s_.irq_shadow = true;
   return StepResult::Ok;
 }
 
 StepResult Exec::pushf() {
-  unsigned sz = d_.opsize == 2 ? 2 : 8;
-  return push(s_.rflags() & ~(kVM | kRF), sz) ? StepResult::Ok : result_;
+  return push(s_.rflags() & ~(kVM | kRF), stack_opsize()) ? StepResult::Ok : result_;
 }
 
 StepResult Exec::popf() {
-  unsigned sz = d_.opsize == 2 ? 2 : 8;
+  unsigned sz = stack_opsize();
   uint64_t v;
-  if (!read_mem(s_.regs[RSP], sz, &v)) return result_;
+  if (!pop(&v, sz)) return result_;
   uint64_t changeable = kArithFlags | kTF | kDF | kNT | kAC | kID;
   if (s_.cpl == 0)
     changeable |= kIOPL | kIF;
@@ -433,7 +472,6 @@ StepResult Exec::popf() {
     changeable |= kIF;
   if (sz == 2) changeable &= 0xffff;
   s_.set_rflags((s_.rflags() & ~changeable & ~kRF) | (v & changeable));
-  s_.regs[RSP] += sz;
   return StepResult::Ok;
 }
 

@@ -283,15 +283,24 @@ StepResult Exec::group45(unsigned size) {
       return StepResult::Ok;
     }
     case 2:  // CALL r/m64
-      if (!read_rm(8, &v) || !push(next_rip_, 8)) return result_;
+      if (!read_rm(stack_opsize(), &v) || !push(next_rip_, stack_opsize())) return result_;
       next_rip_ = v;
       return StepResult::Ok;
     case 4:  // JMP r/m64
-      if (!read_rm(8, &v)) return result_;
+      if (!read_rm(stack_opsize(), &v)) return result_;
       next_rip_ = v;
       return StepResult::Ok;
+    case 3:    // CALL m16:16/32/64
+    case 5: {  // JMP m16:16/32/64
+      if (d_.mod == 3 || d_.opcode == 0xfe) return ud();
+      uint64_t off, sel;
+      uint64_t addr = ea();
+      uint64_t sel_addr = d_.legacy ? (addr + d_.opsize) & 0xffffffffu : addr + d_.opsize;
+      if (!read_mem(addr, d_.opsize, &off) || !read_mem(sel_addr, 2, &sel)) return result_;
+      return far_jump(static_cast<uint16_t>(sel), off, op == 3);
+    }
     case 6: {  // PUSH r/m
-      unsigned ps = d_.opsize == 2 ? 2 : 8;
+      unsigned ps = stack_opsize();
       if (!read_rm(ps, &v) || !push(v, ps)) return result_;
       return StepResult::Ok;
     }
@@ -388,8 +397,7 @@ StepResult Exec::two_byte() {
       return gp();
     case 0xa0:
     case 0xa8:
-      return push(s_.seg[op == 0xa0 ? FS : GS].selector, size == 2 ? 2 : 8) ? StepResult::Ok
-                                                                            : result_;
+      return push(s_.seg[op == 0xa0 ? FS : GS].selector, stack_opsize()) ? StepResult::Ok : result_;
     case 0xa1:
     case 0xa9:
       return pop_sreg(op == 0xa1 ? FS : GS);
@@ -551,15 +559,20 @@ StepResult Exec::run() {
   LazyFlags saved_cc;
   if (mem_operand) saved_cc = s_.cc;
   StepResult r;
-  if (op >= 0x100)
+  if (d_.legacy && legacy_only(op))
+    r = legacy_op();
+  else if (op >= 0x100)
     r = two_byte();
   else if (op < 0x40)
     r = alu_forms(op);
   else
     r = one_byte();
-  if (r == StepResult::Ok || r == StepResult::Halt)
+  if (r == StepResult::Ok || r == StepResult::Halt) {
     s_.rip = next_rip_;
-  else if (mem_operand)
+    // Outside 64-bit mode the instruction pointer is EIP or IP, as the (new) code segment says.
+    if (d_.legacy && !(s_.long_mode() && (s_.seg[CS].flags & kDescL)))
+      s_.rip &= (s_.seg[CS].flags & kDescDB) ? 0xffffffffu : 0xffffu;
+  } else if (mem_operand)
     s_.cc = saved_cc;
   return r;
 }
@@ -571,22 +584,23 @@ StepResult Exec::one_byte() {
   StepResult res = StepResult::Ok;
   switch (op) {
     case 0x50 ... 0x57:
-      if (!push(get_reg((op & 7) | ((d_.rex & 1) << 3), size == 2 ? 2 : 8), size == 2 ? 2 : 8))
+      if (!push(get_reg((op & 7) | ((d_.rex & 1) << 3), stack_opsize()), stack_opsize()))
         return result_;
       break;
     case 0x58 ... 0x5f: {
-      unsigned ps = size == 2 ? 2 : 8;
+      unsigned ps = stack_opsize();
       if (!pop(&a, ps)) return result_;
       set_reg((op & 7) | ((d_.rex & 1) << 3), ps, a);
       break;
     }
     case 0x63:
+      if (d_.legacy) return ud();  // ARPL: not implemented
       if (!read_rm(4, &b)) return result_;
       set_reg(d_.reg, size, size == 8 ? static_cast<uint64_t>(sext(b, 4)) : b);
       break;
     case 0x68:
     case 0x6a:
-      if (!push(d_.imm, size == 2 ? 2 : 8)) return result_;
+      if (!push(d_.imm, stack_opsize())) return result_;
       break;
     case 0x69:
     case 0x6b: {
@@ -603,8 +617,9 @@ StepResult Exec::one_byte() {
       break;
     case 0x80:
     case 0x81:
+    case 0x82:
     case 0x83: {
-      unsigned sz = op == 0x80 ? 1 : size;
+      unsigned sz = op == 0x80 || op == 0x82 ? 1 : size;
       if (!read_rm(sz, &a)) return result_;
       uint64_t r = alu(d_.reg & 7, a, d_.imm, sz);
       if ((d_.reg & 7) != 7 && !write_rm(sz, r)) return result_;
@@ -641,7 +656,7 @@ StepResult Exec::one_byte() {
       break;
     case 0x8f: {
       if ((d_.reg & 7) != 0) return ud();
-      unsigned ps = size == 2 ? 2 : 8;
+      unsigned ps = stack_opsize();
       uint64_t old_sp = s_.regs[RSP];
       if (!pop(&a, ps)) return result_;
       if (!write_rm(ps, a)) {
@@ -652,7 +667,10 @@ StepResult Exec::one_byte() {
     }
     case 0x90 ... 0x97: {
       unsigned r = (op & 7) | ((d_.rex & 1) << 3);
-      if (r == RAX) break;  // NOP / PAUSE
+      if (r == RAX) {  // NOP / PAUSE
+        if (d_.rep) s_.spin_hint = true;
+        break;
+      }
       a = get_reg(r, size);
       set_reg(r, size, get_reg(RAX, size));
       set_reg(RAX, size, a);
@@ -691,18 +709,18 @@ StepResult Exec::one_byte() {
     }
     case 0xc2:
     case 0xc3:
-      if (!pop(&a, 8)) return result_;
-      if (op == 0xc2) s_.regs[RSP] += d_.imm & 0xffff;
+      if (!pop(&a, stack_opsize())) return result_;
+      if (op == 0xc2) set_stack_pointer(stack_pointer() + (d_.imm & 0xffff));
       next_rip_ = a;
       break;
     case 0xc9: {  // LEAVE
       uint64_t old_sp = s_.regs[RSP];
-      s_.regs[RSP] = s_.regs[RBP];
-      if (!pop(&a, size == 2 ? 2 : 8)) {
+      set_stack_pointer(s_.regs[RBP]);
+      if (!pop(&a, stack_opsize())) {
         s_.regs[RSP] = old_sp;
         return result_;
       }
-      set_reg(RBP, size == 2 ? 2 : 8, a);
+      set_reg(RBP, stack_opsize(), a);
       break;
     }
     case 0xc6:
@@ -711,7 +729,7 @@ StepResult Exec::one_byte() {
       if (!write_rm(byte_or_op(op), d_.imm)) return result_;
       break;
     case 0xe8:
-      if (!push(next_rip_, 8)) return result_;
+      if (!push(next_rip_, stack_opsize())) return result_;
       next_rip_ += d_.imm;
       break;
     case 0xe9:

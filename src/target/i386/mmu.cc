@@ -30,13 +30,27 @@ void X86Mmu::flush_tlb(bool include_global) {
 }
 
 void X86Mmu::protect_code_page(uint64_t paddr) {
+  CodePages& cp = code_pages();
   uint64_t pfn = paddr >> 12;
-  if (pfn / 64 >= code_pages_.size()) code_pages_.resize(pfn / 64 + 1);
-  code_pages_[pfn / 64] |= uint64_t{1} << (pfn % 64);
+  if (pfn / 64 >= cp.bits.size()) cp.bits.resize(pfn / 64 + 1);
+  cp.bits[pfn / 64] |= uint64_t{1} << (pfn % 64);
+  cp.epoch++;
+  code_epoch_seen_++;
   uint64_t page = paddr & ~uint64_t{0xfff};
   for (auto& bank : tlb_.e) {
     for (TlbEntry& e : bank) {
       if (e.paddr == page) e.fast_write = kNoTag;
+    }
+  }
+}
+
+void X86Mmu::sync_code_protection() {
+  uint64_t epoch = code_pages().epoch;
+  if (epoch == code_epoch_seen_) return;
+  code_epoch_seen_ = epoch;
+  for (auto& bank : tlb_.e) {
+    for (TlbEntry& e : bank) {
+      if (e.fast_write != kNoTag && is_code_page(e.paddr)) e.fast_write = kNoTag;
     }
   }
 }
@@ -193,7 +207,7 @@ bool X86Mmu::access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Ac
       if (is_code_page(e.paddr)) {
         note_ram_write();
         uint64_t pfn = e.paddr >> 12;
-        code_pages_[pfn / 64] &= ~(uint64_t{1} << (pfn % 64));
+        code_pages().bits[pfn / 64] &= ~(uint64_t{1} << (pfn % 64));
         if (e.tag_write != kNoTag) e.fast_write = e.tag_write;
       }
       std::memcpy(e.host + off, buf, len);

@@ -55,14 +55,20 @@ class X86Mmu final : public CpuMemory {
   // Linear to physical translation for debuggers and tests (no A/D updates, no faults).
   bool debug_translate(uint64_t addr, uint64_t* paddr);
 
-  // Pages holding code the CPU runs decoded (TbCache): stores to them never take the TLB fast
+  // Pages holding code a CPU runs decoded (TbCache): stores to them never take the TLB fast
   // path. The first store into one counts as a RAM write the decoded code must be checked
   // against (note_ram_write()) and lifts the protection until the code is checked again.
+  // The set is shared by every CPU, since any CPU's store may change code another one runs: a
+  // CPU that protects a page bumps an epoch, and the others drop their fast stores to protected
+  // pages (sync_code_protection()) before they run again. The software CPU runs one vCPU at a
+  // time (accel/tcg/tcg-turn.h), so that is before any store of theirs.
   void protect_code_page(uint64_t paddr);
   bool is_code_page(uint64_t paddr) const {
     uint64_t pfn = paddr >> 12;
-    return pfn / 64 < code_pages_.size() && (code_pages_[pfn / 64] >> (pfn % 64)) & 1;
+    const std::vector<uint64_t>& bits = code_pages().bits;
+    return pfn / 64 < bits.size() && (bits[pfn / 64] >> (pfn % 64)) & 1;
   }
+  void sync_code_protection();
 
   uint64_t tlb_misses() const { return misses_; }
   // Changes whenever cached translations are dropped (flushes, INVLPG, memory map changes):
@@ -105,7 +111,15 @@ class X86Mmu final : public CpuMemory {
   AddressSpace& mem_;
   AddressSpace& io_;
   CpuTlb tlb_;
-  std::vector<uint64_t> code_pages_;  // bitmap by page frame number
+  struct CodePages {
+    std::vector<uint64_t> bits;  // by page frame number
+    uint64_t epoch = 0;          // counts protect_code_page() calls
+  };
+  static CodePages& code_pages() {
+    static CodePages* pages = new CodePages;  // lives as long as the process
+    return *pages;
+  }
+  uint64_t code_epoch_seen_ = 0;
   const void* map_ = nullptr;
   bool map_stale_ = false;
   uint64_t misses_ = 0;

@@ -48,7 +48,33 @@ void set_flat_segment(SegmentCache& sc, uint16_t selector, bool code, unsigned d
              (code ? (0xbu << 8) | kDescL : (0x3u << 8) | kDescDB);
 }
 
+void load_real_mode_segment(CpuState& s, unsigned seg, uint16_t selector) {
+  SegmentCache& sc = s.seg[seg];
+  sc.selector = selector;
+  sc.base = uint64_t{selector} << 4;
+  if (seg == FS) s.fs_base = sc.base;
+  if (seg == GS) s.gs_base = sc.base;
+}
+
+bool load_far_code_segment(CpuState& s, CpuMemory& m, uint16_t selector) {
+  uint32_t err = selector & ~3u;
+  if (err == 0) return fail(s, kExcGP, 0);
+  Descriptor d;
+  if (!read_descriptor(s, m, selector, &d)) return false;
+  if (!d.is_code()) return fail(s, kExcGP, err);  // call gates, TSS: not implemented
+  if (d.conforming() ? d.dpl() > s.cpl : (d.dpl() != s.cpl || (selector & 3u) > s.cpl))
+    return fail(s, kExcGP, err);
+  if (!d.present()) return fail(s, kExcNP, err);
+  if (s.long_mode() && (d.hi & kDescL) && (d.hi & kDescDB)) return fail(s, kExcGP, err);
+  set_segment(s.seg[CS], static_cast<uint16_t>(err | s.cpl), d);
+  return true;
+}
+
 bool load_data_segment(CpuState& s, CpuMemory& m, unsigned seg, uint16_t selector) {
+  if (!(s.cr0 & kCr0PE) || (s.flags_other & kVM)) {
+    load_real_mode_segment(s, seg, selector);
+    return true;
+  }
   SegmentCache& sc = s.seg[seg];
   if ((selector & ~3u) == 0) {
     // A null selector: SS only at CPL < 3 with RPL == CPL in 64-bit mode.

@@ -1,4 +1,4 @@
-// Segmentation in long mode: descriptor table reads, segment register loads with their
+// Segmentation: real-mode segment loads, descriptor table reads, segment register loads with their
 // protection checks, and the 64-bit TSS.
 #pragma once
 
@@ -33,6 +33,15 @@ bool read_descriptor(CpuState& s, CpuMemory& m, uint16_t selector, Descriptor* o
 // Loads a data segment register (DS, ES, FS, GS) or SS with the checks of MOV/POP Sreg.
 // Returns false with s.exc set on #GP/#SS/#NP.
 bool load_data_segment(CpuState& s, CpuMemory& m, unsigned seg, uint16_t selector);
+
+// A segment register load in real mode (and virtual-8086 mode): the base is selector * 16; the
+// limit and attributes stay as they are.
+void load_real_mode_segment(CpuState& s, unsigned seg, uint16_t selector);
+
+// Loads CS for a far JMP or CALL to `selector` in protected or long mode: a code segment the
+// current privilege level may use directly (no call gates, no task switches). Returns false
+// with s.exc set.
+bool load_far_code_segment(CpuState& s, CpuMemory& m, uint16_t selector);
 
 // Loads CS and SS for a return to `rpl` (far RET, IRET): checks the code segment (present,
 // code, DPL rules) and the stack segment. Does not change CPL or RIP; returns false with s.exc.

@@ -239,7 +239,7 @@ StepResult SseInsn::shuffles() {
     case 0xf7: {  // MASKMOVQ / MASKMOVDQU: bytes of reg where the mask byte's MSB is set
       if (mem()) return e_.ud();
       Vec mask = mmx_form ? Vec::of64(mmx(d_.rm)) : Vec::of(xmm(d_.rm));
-      uint64_t addr = e_.get_reg(RDI, d_.addrsize) + e_.seg_base(d_.seg);
+      uint64_t addr = e_.linear(e_.get_reg(RDI, d_.addrsize), d_.seg);
       for (unsigned i = 0; i < n; i++) {
         if (!(mask.b[i] & 0x80)) continue;
         // Runs of selected bytes are written with one access each.

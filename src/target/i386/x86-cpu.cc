@@ -12,6 +12,20 @@ std::string x86_cpu_type_name(const std::string& model) {
 
 namespace {
 
+thread_local LocalInterruptController* t_current_lic = nullptr;
+
+}  // namespace
+
+LocalInterruptController* current_cpu_interrupt_controller() {
+  return t_current_lic;
+}
+
+void set_current_cpu_interrupt_controller(LocalInterruptController* lic) {
+  t_current_lic = lic;
+}
+
+namespace {
+
 uint64_t virtual_ns() {
   return static_cast<uint64_t>(clock_get_ns(ClockType::Virtual));
 }
@@ -73,8 +87,11 @@ void X86Cpu::reset_state(bool init) {
   env_.cpl = 0;
   env_.halted = false;
   mmu_.flush_tlb(true);
-  irq_.fetch_and(kCpuIrqExit, std::memory_order_acq_rel);
+  // A start-up IPI that came after the INIT is for the state INIT leaves.
+  irq_.fetch_and(init ? kCpuIrqExit | kCpuIrqSipi : kCpuIrqExit, std::memory_order_acq_rel);
   if (env_.lapic) env_.lapic->cpu_reset();
+  // Application processors wait for a start-up IPI; the bootstrap processor runs.
+  env_.wait_sipi = env_.lapic && !(env_.lapic->apic_base() & kApicBaseBsp);
   state_gen_.fetch_add(1, std::memory_order_acq_rel);
 }
 

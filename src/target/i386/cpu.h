@@ -282,6 +282,15 @@ inline CodeMode code_mode(const CpuState& s) {
   return (s.seg[CS].flags & kDescDB) ? CodeMode::k32 : CodeMode::k16;
 }
 
+// Puts a bare CpuState into 64-bit mode at CPL 0 with a flat 64-bit code segment (for tests and
+// tools that run 64-bit code on a CpuState of their own; a CPU device gets the full 64-bit entry
+// state from X86Cpu::enter_long_mode).
+inline void enter_64bit_mode(CpuState& s) {
+  s.cr0 |= kCr0PE;
+  s.efer |= kEferLME | kEferLMA;
+  s.seg[CS].flags = kDescP | kDescS | kDescL | (0xbu << 8);
+}
+
 // Whether condition `cc` (the low nibble of Jcc/SETcc/CMOVcc) holds for arithmetic flags `f`.
 bool condition_holds(uint64_t f, unsigned cc);
 

@@ -26,8 +26,9 @@ bool deliver_real_mode(CpuState& s, CpuMemory& m, uint8_t vector, uint64_t retur
   bool big = ss.flags & kDescDB;
   uint64_t mask = big ? 0xffffffffu : 0xffffu;
   uint64_t sp = s.regs[RSP] & mask;
-  uint16_t frame[3] = {static_cast<uint16_t>(return_rip), s.seg[CS].selector,
-                       static_cast<uint16_t>(s.rflags())};
+  // Pushed in this order, so that IP ends up lowest.
+  uint16_t frame[3] = {static_cast<uint16_t>(s.rflags()), s.seg[CS].selector,
+                       static_cast<uint16_t>(return_rip)};
   for (uint16_t word : frame) {
     sp = (sp - 2) & mask;
     if (!m.write_system((ss.base + sp) & 0xffffffffu, &word, 2)) {

@@ -777,13 +777,16 @@ StepResult execute(CpuState& state, CpuMemory& mem, const DecodedInsn& insn) {
 StepResult step(CpuState& state, CpuMemory& mem) {
   uint8_t buf[15];
   unsigned n = 0;
-  if (mem.read(state.rip, buf, 15)) {
+  CodeMode mode = code_mode(state);
+  // Outside 64-bit mode instructions are fetched at CS.base + (E)IP.
+  uint64_t pc = mode == CodeMode::k64 ? state.rip : (state.seg[CS].base + state.rip) & 0xffffffffu;
+  if (mem.read(pc, buf, 15)) {
     n = 15;
   } else {
-    while (n < 15 && mem.read(state.rip + n, buf + n, 1)) n++;
+    while (n < 15 && mem.read(pc + n, buf + n, 1)) n++;
   }
   DecodedInsn d;
-  switch (decode(buf, n, &d)) {
+  switch (decode(buf, n, &d, mode)) {
     case DecodeStatus::Ok:
       return execute(state, mem, d);
     case DecodeStatus::Truncated:

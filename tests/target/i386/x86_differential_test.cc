@@ -294,6 +294,7 @@ int DiffRunner::run_case(const Form& f, Gen& g, bool mem_mode, int* mismatches) 
 
   // Interpreter run.
   CpuState st;
+  enter_64bit_mode(st);
   for (int k = 0; k < 16; k++) st.regs[k] = in.r[k];
   st.set_rflags(in.flags);
   native.build(b);
@@ -411,6 +412,7 @@ void DiffRunner::check_fast_path(const Form& f, const NativeRegs& in, uint64_t i
   std::memcpy(data, before, kDataBytes);
 
   CpuState fs;
+  enter_64bit_mode(fs);
   for (int k = 0; k < 16; k++) fs.regs[k] = in.r[k];
   fs.set_rflags(in.flags);
   fs.rip = insn_addr;

@@ -49,6 +49,7 @@ class FastPathTest : public ::testing::Test {
   // A state with random registers, RSP in the stack page, RBX/RSI pointing into the data page.
   CpuState random_state() {
     CpuState s;
+    enter_64bit_mode(s);
     for (auto& r : s.regs) r = value();
     s.regs[RSP] = stack_top() - 512 - 8 * (rng_() % 8);
     s.regs[RBX] = data() + 8 * (rng_() % 64);

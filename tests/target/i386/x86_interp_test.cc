@@ -15,6 +15,7 @@ class InterpTest : public ::testing::Test {
   static constexpr uint64_t kStack = 0x8000;
 
   InterpTest() : ram_(0x10000, 0), mem_(ram_.data(), ram_.size(), 0) {
+    enter_64bit_mode(st_);
     st_.rip = kCode;
     st_.regs[RSP] = kStack;
   }

@@ -274,7 +274,7 @@ inline CpuState sse_state() {
   CpuState s;
   s.cr0 = kCr0PE | kCr0MP | kCr0ET | kCr0NE;
   s.cr4 = kCr4OSFXSR | kCr4OSXMMEXCPT | kCr4PAE;
-  s.efer = kEferLME | kEferLMA;
+  enter_64bit_mode(s);
   return s;
 }
 

@@ -277,6 +277,7 @@ StepResult Exec::system_0f01() {
 
 StepResult Exec::syscall() {
   if (!(s_.efer & kEferSCE)) return ud();
+  if (!s_.long_mode()) return ud();  // legacy-mode SYSCALL is not implemented
   uint64_t rflags = s_.rflags() & ~kRF;
   s_.regs[RCX] = next_rip_;
   s_.regs[R11] = rflags;
@@ -285,7 +286,9 @@ StepResult Exec::syscall() {
   set_flat_segment(s_.seg[CS], sel, true, 0);
   set_flat_segment(s_.seg[SS], static_cast<uint16_t>(sel + 8), false, 0);
   s_.cpl = 0;
-  next_rip_ = s_.lstar;
+  // From compatibility mode (the AMD form, which Linux's 32-bit vDSO uses on this vendor's
+  // CPUs) the entry point is CSTAR.
+  next_rip_ = d_.legacy ? s_.cstar : s_.lstar;
   return StepResult::Ok;
 }
 
@@ -293,21 +296,29 @@ StepResult Exec::sysret() {
   if (!(s_.efer & kEferSCE)) return ud();
   if (s_.cpl != 0) return gp();
   uint16_t base = static_cast<uint16_t>(s_.star >> 48);
+  if (!s_.long_mode() || d_.legacy) return ud();  // only from 64-bit mode
   bool to64 = d_.opsize == 8;
   if (to64 && !is_canonical(s_.regs[RCX])) return gp();
-  if (!to64) return ud();  // compatibility-mode code is not supported by this interpreter
   s_.set_rflags((s_.regs[R11] & 0x3c7fd7) | 2);
-  set_flat_segment(s_.seg[CS], static_cast<uint16_t>((base + 16) | 3), true, 3);
+  if (to64) {
+    set_flat_segment(s_.seg[CS], static_cast<uint16_t>((base + 16) | 3), true, 3);
+  } else {
+    // SYSRETL: to compatibility mode, CS = STAR[63:48] with a flat 32-bit code segment.
+    set_flat_segment(s_.seg[CS], static_cast<uint16_t>(base | 3), true, 3);
+    s_.seg[CS].flags = (s_.seg[CS].flags & ~kDescL) | kDescDB;
+  }
   set_flat_segment(s_.seg[SS], static_cast<uint16_t>((base + 8) | 3), false, 3);
   s_.cpl = 3;
-  next_rip_ = s_.regs[RCX];
+  next_rip_ = to64 ? s_.regs[RCX] : s_.regs[RCX] & 0xffffffffu;
   return StepResult::Ok;
 }
 
 StepResult Exec::iret() {
   unsigned sz = d_.opsize;  // IRETQ (8), IRETD (4), IRET (2)
   if (!(s_.cr0 & kCr0PE)) return iret_real();
-  if (d_.legacy) return gp();  // protected-mode IRET is not implemented
+  // IRET in protected mode and in compatibility mode is not implemented (Linux runs none: its
+  // 32-bit processes enter and leave the kernel in 64-bit mode).
+  if (d_.legacy) return gp();
   uint64_t sp = s_.regs[RSP];
   uint64_t v[5];
   for (int i = 0; i < 5; i++)
@@ -322,11 +333,6 @@ StepResult Exec::iret() {
     s_.seg[CS] = saved_cs;
     s_.seg[SS] = saved_ss;
     return StepResult::Exception;
-  }
-  if (!(s_.seg[CS].flags & kDescL)) {
-    s_.seg[CS] = saved_cs;
-    s_.seg[SS] = saved_ss;
-    return gp(cs & ~3u);  // a return to compatibility mode is not supported
   }
   // Which RFLAGS bits IRET may change depends on the CPL it ran at.
   uint64_t changeable = kArithFlags | kTF | kDF | kNT | kAC | kID | kRF;
@@ -351,7 +357,7 @@ StepResult Exec::iret() {
   }
   s_.regs[RSP] = sz == 8 ? rsp : (sz == 4 ? rsp & 0xffffffffu : rsp & 0xffff);
   s_.nmi_blocked = false;
-  next_rip_ = rip;
+  next_rip_ = (s_.seg[CS].flags & kDescL) ? rip : rip & 0xffffffffu;  // to compatibility mode
   return StepResult::Ok;
 }
 
@@ -405,14 +411,9 @@ StepResult Exec::far_return(bool has_imm) {
     s_.seg[SS] = saved_ss;
     return StepResult::Exception;
   }
-  if (!(s_.seg[CS].flags & kDescL)) {
-    s_.seg[CS] = saved_cs;
-    s_.seg[SS] = saved_ss;
-    return gp(cs & ~3u);  // compatibility mode is not supported
-  }
   s_.cpl = new_cpl;
   s_.regs[RSP] = outer ? rsp + imm : new_rsp;
-  next_rip_ = rip;
+  next_rip_ = (s_.seg[CS].flags & kDescL) ? rip : rip & 0xffffffffu;  // to compatibility mode
   return StepResult::Ok;
 }
 

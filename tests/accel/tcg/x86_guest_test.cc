@@ -37,6 +37,10 @@ TEST_F(X86Guest, Exceptions) {
 TEST_F(X86Guest, Syscall) {
   expect_pass("syscall");
 }
+// 32-bit code under a 64-bit kernel: IRETQ, INT, exceptions, SYSCALL/SYSRETL.
+TEST_F(X86Guest, CompatibilityMode) {
+  expect_pass("compat");
+}
 TEST_F(X86Guest, SelfModifyingCode) {
   expect_pass("smc");
 }

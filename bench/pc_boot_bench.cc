@@ -4,10 +4,12 @@
 //     machina -M q35 -accel tcg, QEMU -M q35 -accel tcg and QEMU -M microvm (acpi=off)
 //   - resident memory outside guest RAM with the guest idle at its shell (q35, 10 s after the
 //     marker): VmRSS minus the resident part of the mappings at least as large as guest RAM
-// Same command line for both (256 MiB, 1 CPU, the default CPU model, -nodefaults, serial on
-// stdout). Prints medians and ratios (n = boots that reached the marker, machina/QEMU; QEMU gets
-// 2 minutes a boot, machina 15); --json PATH also writes them.
-// Usage: pc_boot_bench [--runs N] [--guest DIR] [--machina PATH] [--qemu PATH] [--json PATH]
+// Same command line for both (256 MiB, 1 CPU or --smp N, the default CPU model, -nodefaults,
+// serial on stdout). Prints medians and ratios (n = boots that reached the marker,
+// machina/QEMU; QEMU gets 2 minutes a boot, machina 15); --json PATH also writes them.
+// With --smp N > 1, QEMU runs its vCPUs in parallel threads (MTTCG) while machina's take turns.
+// Usage: pc_boot_bench [--runs N] [--smp N] [--guest DIR] [--machina PATH] [--qemu PATH]
+//                      [--json PATH]
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,13 +26,15 @@ namespace {
 using namespace machina::bench;
 constexpr uint64_t kGuestRamKib = 256 * 1024;
 
+std::string g_smp = "1";
+
 std::vector<std::string> boot_args(const std::string& bin, const std::string& machine,
                                    const std::string& guest, const std::string& extra_append) {
   return {bin,       "-M",
           machine,   "-accel",
           "tcg",     "-m",
           "256M",    "-smp",
-          "1",       "-display",
+          g_smp,     "-display",
           "none",    "-nodefaults",
           "-serial", "stdio",
           "-kernel", guest + "/vmlinuz",
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--runs") runs = std::atoi(argv[i + 1]);
+    if (k == "--smp") g_smp = argv[i + 1];
     if (k == "--machina") machina = argv[i + 1];
     if (k == "--qemu") qemu = argv[i + 1];
     if (k == "--guest") guest = argv[i + 1];
@@ -129,7 +134,8 @@ int main(int argc, char** argv) {
                    {"runs_machina", m.size()},
                    {"runs_qemu", q.size()}});
   };
-  std::printf("%-52s %10s %10s %8s\n", "median", "machina", "qemu", "ratio");
+  std::printf("%-52s %10s %10s %8s\n", ("median, -smp " + g_smp).c_str(), "machina", "qemu",
+              "ratio");
   row("boot to userspace marker, q35 tcg (QEMU: q35 tcg)", m_boot, q_boot, "s");
   row("boot to userspace marker, q35 tcg (QEMU: microvm tcg)", m_boot, qm_boot, "s");
   row("RSS outside guest RAM, idle at the shell, q35 tcg", m_rss, q_rss, "KiB");

@@ -682,6 +682,23 @@ TEST(LinuxGuestSmp, TwoCpusStartAndShareTheWork) {
   EXPECT_EQ(unexpected_kernel_warnings(values("klog")), "") << out;
 }
 
+// A 32-bit (i386) program under the 64-bit kernel: the CPU runs it in compatibility mode, and
+// it enters the kernel with INT 0x80 and with SYSCALL (CSTAR), which returns with SYSRETL or
+// IRETQ. It travels in the script, base64-encoded.
+TEST(LinuxGuestCompat, Runs32BitProgram) {
+  std::ifstream f(MACHINA_HELLO32, std::ios::binary);
+  ASSERT_TRUE(f) << MACHINA_HELLO32;
+  std::string elf((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string script = "echo '" + base64(elf) +
+                       "' | base64 -d > /tmp/hello32 && chmod +x /tmp/hello32\n"
+                       "/tmp/hello32; echo hello32_exit=$?\n";
+  GuestRun r = run_guest(script);
+  std::string out = test_output(r);
+  EXPECT_EQ(r.test_exit, 0) << r.console;
+  EXPECT_NE(out.find("hello from 32-bit code"), std::string::npos) << out;
+  EXPECT_NE(out.find("hello32_exit=42"), std::string::npos) << out;
+}
+
 TEST(LinuxGuestPower, SystemPowerdownShutsTheGuestDown) {
   fs::path sock = fs::temp_directory_path() / ("machina-guest-qmp-" + std::to_string(getpid()));
   fs::remove(sock);

@@ -4,6 +4,8 @@
 // calls terminate() in its destructor before its own members go.
 #pragma once
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -35,6 +37,13 @@ class VcpuThread : public Vcpu {
     cv_.wait(g, [this] { return parked_ || exited_; });
   }
 
+  const Device* cpu_device() const override { return &cpu_; }
+  pid_t thread_id() const override {
+    std::unique_lock g(lock_);
+    cv_.wait(g, [this] { return tid_ != 0; });
+    return tid_;
+  }
+
   void terminate() override {
     {
       std::lock_guard g(lock_);
@@ -54,6 +63,7 @@ class VcpuThread : public Vcpu {
   // Top of the vCPU loop: parked until resumed; false when the thread must end.
   bool park() {
     std::unique_lock g(lock_);
+    if (tid_ == 0) tid_ = gettid();
     parked_ = true;
     cv_.notify_all();
     cv_.wait(g, [this] { return quit_ || run_; });
@@ -88,9 +98,10 @@ class VcpuThread : public Vcpu {
   std::thread thread_;
 
  private:
-  std::mutex lock_;
-  std::condition_variable cv_;
+  mutable std::mutex lock_;
+  mutable std::condition_variable cv_;
   bool run_ = false, quit_ = false, parked_ = false, exited_ = false;
+  pid_t tid_ = 0;  // set by the thread when it first parks
 };
 
 }  // namespace machina

@@ -1,14 +1,18 @@
 // QMP: status, identity, machines and run control.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "accel/kvm/kvm.h"
 #include "hw/acpi/powerdown-request.h"
 #include "hw/core/machine.h"
 #include "hw/pci/pci-info.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-cmds.h"
+#include "system/cpus.h"
 #include "system/iothread.h"
 #include "system/runstate.h"
+#include "target/i386/x86-cpu.h"
 
 namespace machina {
 
@@ -36,6 +40,26 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
                       {"poll-grow", t->poll_grow_},
                       {"poll-shrink", t->poll_shrink_},
                       {"aio-max-batch", t->aio_max_batch_}});
+    }
+    return list;
+  });
+  add(r, "query-cpus-fast", {}, [](const json&, QmpContext&) -> Result<json> {
+    // Every CPU is a socket of its own (the CPUID topology machina gives the guest).
+    std::vector<x86::X86Cpu*> cpus;
+    if (Object* unattached = object_resolve_path("/machine/unattached")) {
+      for (Object* child : unattached->children())
+        if (object_dynamic_cast(child, x86::kTypeX86Cpu))
+          cpus.push_back(static_cast<x86::X86Cpu*>(child));
+    }
+    std::sort(cpus.begin(), cpus.end(),
+              [](x86::X86Cpu* a, x86::X86Cpu* b) { return a->apic_id() < b->apic_id(); });
+    json list = json::array();
+    for (x86::X86Cpu* cpu : cpus) {
+      list.push_back({{"cpu-index", cpu->apic_id()},
+                      {"qom-path", cpu->canonical_path()},
+                      {"thread-id", vcpu_thread_id(*cpu)},
+                      {"props", {{"socket-id", cpu->apic_id()}, {"core-id", 0}, {"thread-id", 0}}},
+                      {"target", "x86_64"}});
     }
     return list;
   });

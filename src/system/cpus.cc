@@ -1,6 +1,8 @@
 // The vCPU registry.
 #include "system/cpus.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <mutex>
 #include <vector>
@@ -56,6 +58,12 @@ void cpus_unregister(Vcpu* vcpu) {
   Registry& r = registry();
   std::lock_guard g(r.lock);
   r.vcpus.erase(std::remove(r.vcpus.begin(), r.vcpus.end(), vcpu), r.vcpus.end());
+}
+
+pid_t vcpu_thread_id(const Device& cpu) {
+  for (Vcpu* v : snapshot())
+    if (v->cpu_device() == &cpu) return v->thread_id();
+  return getpid();
 }
 
 void cpus_resume_all() {

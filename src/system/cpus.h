@@ -2,6 +2,8 @@
 // pausing, resuming and resetting every vCPU together (stop/cont, system_reset, shutdown).
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +13,8 @@
 namespace machina {
 
 // One vCPU as an accelerator runs it. Implemented per accelerator (tcg, kvm).
+class Device;
+
 class Vcpu {
  public:
   virtual ~Vcpu() = default;
@@ -24,7 +28,15 @@ class Vcpu {
   // Whether the accelerator gave up on the guest (a KVM internal error); the VM is then stopped
   // in the "internal-error" state. Thread-safe.
   virtual bool failed() const { return false; }
+  // The CPU device it runs, and the host thread running it (Linux thread ID; waits until the
+  // thread has started). For query-cpus-fast.
+  virtual const Device* cpu_device() const = 0;
+  virtual pid_t thread_id() const = 0;
 };
+
+// The host thread ID running `cpu`: its vCPU thread, or the main thread when the accelerator runs
+// no guest code (qtest, none), as QEMU reports its dummy vCPU thread.
+pid_t vcpu_thread_id(const Device& cpu);
 
 // The accelerator chosen on the command line: "tcg", "kvm", "qtest" or "none".
 const std::string& current_accel();

@@ -14,6 +14,7 @@
 #include "hw/rtc/mc146818rtc-pc-cmos.h"
 #include "hw/timer/i8254-speaker-port.h"
 #include "hw/timer/i8254.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
 
 namespace machina {
@@ -44,6 +45,10 @@ PcMachine* pc_machine() {
 
 Status PcMachine::init(const MachineParams& params) {
   params_ = params;
+  if (accel_kernel_irqchip())
+    return generic_error(
+        "kernel-irqchip=on is not supported by machine pc-q35-7.2 yet (its interrupt "
+        "controllers are machina's models): use -accel kvm,kernel-irqchip=off");
   if (Status s = init_ram(params.ram_size); !s.ok()) return s;
   if (Status s = init_chipset(); !s.ok()) return s;
   if (Status s = init_isa_devices(params); !s.ok()) return s;

@@ -1,4 +1,4 @@
-// MSI routes and irqfds of the accelerator (QEMU's kvm_irqchip_add_msi_route /
+// Interrupt lines, MSI routes and irqfds of the accelerator (QEMU's kvm_irqchip_add_msi_route /
 // kvm_irqchip_add_irqfd_notifier_gsi, behind an interface so that device code names no
 // accelerator): when the accelerator injects interrupts itself (KVM's in-kernel irqchip), a
 // device may bind an MSI message to an eventfd once and from then on raise that interrupt by
@@ -26,5 +26,11 @@ struct AccelMsiRouting {
 // The accelerator's routing, or nullptr. Set by the accelerator before machine creation.
 AccelMsiRouting* accel_msi_routing();
 void accel_set_msi_routing(AccelMsiRouting* routing);
+
+// The level of GSI `gsi` on the accelerator's interrupt controllers (KVM_IRQ_LINE), for the
+// machines whose 8259s and I/O APIC are the accelerator's (accel_kernel_irqchip()). Set by the
+// accelerator; without one the call does nothing.
+void accel_set_gsi_handler(std::function<void(unsigned gsi, int level)> fn);
+void accel_set_gsi(unsigned gsi, int level);
 
 }  // namespace machina

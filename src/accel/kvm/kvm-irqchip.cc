@@ -135,6 +135,10 @@ Status kvm_irqchip_create(KvmState& s) {
       .set_irqfd = kvm_irqchip_set_irqfd,
   };
   accel_set_msi_routing(&routing);
+  accel_set_gsi_handler([](unsigned gsi, int level) {
+    int r = kvm_set_irq(gsi, level);
+    if (r < 0) std::fprintf(stderr, "kvm: KVM_IRQ_LINE %u failed: %s\n", gsi, std::strerror(-r));
+  });
   // The device models' interrupt messages go to the in-kernel local APICs.
   apic_bus_set_delivery_override(
       [](const ApicMessage& m) { (void)kvm_irqchip_send_msi(msi_address_of(m), msi_data_of(m)); });

@@ -146,6 +146,16 @@ TEST_P(X86AccelGuest, VirtioKickFromUserMode) {
   EXPECT_EQ(kvm::kvm_irqchip_stats().irqfds, irq_before.irqfds);  // the irqfd went too
 }
 
+// Board interrupt lines (GSI 5, and GSI 0 on pin 2) through an I/O APIC into user mode:
+// machina's I/O APIC model, or with kernel-irqchip=on KVM_IRQ_LINE into KVM's routes and I/O APIC.
+TEST_P(X86AccelGuest, BoardLinesThroughTheIoApic) {
+  uint64_t lines = kvm::kvm_irqchip_stats().irq_lines;
+  expect_pass("gsi");
+  if (GetParam() == "kvm" && kvm::kvm_irqchip_in_kernel()) {
+    EXPECT_EQ(kvm::kvm_irqchip_stats().irq_lines - lines, 20u);  // 10 pulses: raise + lower
+  }
+}
+
 TEST_P(X86AccelGuest, HarnessPasses) {
   AccelOutcome o = runner_->run("harness", "pass");
   EXPECT_EQ(o.value, uint32_t{GT_PASS}) << o.explanation;

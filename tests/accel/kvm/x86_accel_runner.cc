@@ -13,13 +13,16 @@
 #include "guest/x86/accel.h"
 #include "guest/x86/mailbox.h"
 #include "hw/core/qdev-monitor.h"
+#include "hw/core/sysbus.h"
 #include "hw/i386/x86-direct-boot.h"
 #include "hw/intc/apic-bus.h"
 #include "hw/intc/apic.h"
+#include "hw/intc/ioapic.h"
 #include "hw/misc/testdev.h"
 #include "hw/pci-host/q35.h"
 #include "hw/pci/pci-device.h"
 #include "hw/virtio/virtio-pci.h"
+#include "system/accel-irq.h"
 #include "system/cpus.h"
 #include "system/memory_epoch.h"
 #include "system/runstate.h"
@@ -246,6 +249,17 @@ void X86AccelRunner::mmio_write(uint64_t addr, uint64_t v, unsigned size) {
     m.dest = 0;
     m.vector = static_cast<uint8_t>(v);
     apic_bus_deliver(m);
+  } else if (addr == 0x28) {
+    set_gsi(static_cast<unsigned>(v & 0xff), static_cast<int>((v >> 8) & 1));
+  }
+}
+
+void X86AccelRunner::set_gsi(unsigned gsi, int level) {
+  if (gsi >= kIoapicPins) return;
+  if (ioapic_) {
+    ioapic_->gpio_in("", gsi == 0 ? 2 : int(gsi))->set(level);
+  } else {
+    accel_set_gsi(gsi, level);  // KVM_IRQ_LINE: KVM's routes put GSI 0 on pin 2 too
   }
 }
 
@@ -340,6 +354,18 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
       return o;
     }
     cpu->set_local_interrupt_controller(apic_);
+    // And an I/O APIC for the board lines (+0x28).
+    auto io = sysbus_create(kTypeIoapic, "accel-test-ioapic");
+    if (!io.ok()) {
+      o.explanation = "I/O APIC: " + io.message();
+      return o;
+    }
+    ioapic_ = static_cast<IoApic*>(io.value());
+    if (Status s = get_system_memory()->add_subregion(kIoapicDefaultBase, ioapic_->mmio());
+        !s.ok()) {
+      o.explanation = "I/O APIC: " + s.message();
+      return o;
+    }
   }
   // The one description of the 64-bit entry state, whichever accelerator loads it.
   cpu->enter_long_mode(st.cr3, st.gdt_base, st.gdt_limit, st.entry, st.zero_page);
@@ -377,6 +403,11 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
   vcpu.value()->pause();
   o.rip = cpu->state().rip;
   vcpu.value().reset();
+  if (ioapic_) {
+    (void)get_system_memory()->del_subregion(ioapic_->mmio());
+    ioapic_->unparent();
+    ioapic_ = nullptr;
+  }
   if (apic_) {
     (void)get_system_memory()->del_subregion(apic_->mmio());
     cpu->set_local_interrupt_controller(nullptr);

@@ -19,6 +19,7 @@ namespace machina {
 class Device;
 class Apic;
 class VirtioDevice;
+class IoApic;
 }  // namespace machina
 
 namespace machina::test {
@@ -75,6 +76,7 @@ class X86AccelRunner {
   uint64_t mmio_read(uint64_t addr, unsigned size);
   void mmio_write(uint64_t addr, uint64_t v, unsigned size);
   void move_window(bool to_b);
+  void set_gsi(unsigned gsi, int level);
 
   std::string accel_;
   MemoryRegion ram_, rom_, window_;
@@ -83,6 +85,7 @@ class X86AccelRunner {
   Device* pci_host_ = nullptr;
   Device* virtio_pci_ = nullptr;
   Apic* apic_ = nullptr;
+  IoApic* ioapic_ = nullptr;  // machina's, when the irqchip is not KVM's
   std::string console_;
   std::string setup_error_;
   bool ran_ = false;

@@ -13,6 +13,9 @@
  *   +0x18 read: accesses to the block so far
  *   +0x20 write: a fixed interrupt of that vector to the CPU's local APIC (APIC ID 0, which the
  *         runner maps at 0xfee00000)
+ *   +0x28 write: GSI (bits 7:0) to level (bit 8), as a PC's board line: an I/O APIC at
+ *         0xfec00000 (machina's model, or KVM's with kernel-irqchip=on) takes GSI n on pin n, but
+ *         GSI 0 on pin 2 (the interrupt source override)
  * ROM at ACC_ROM (64 KiB): qword i holds ACC_ROM_WORD(i); guest writes are ignored.
  * RAM window (64 KiB) at ACC_WIN_A or ACC_WIN_B: starts at A with ACC_WIN_MAGIC in qword 0;
  * where it is not, reads float high (all-ones).

@@ -98,6 +98,7 @@ KvmCpuExec::KvmCpuExec(x86::X86Cpu& cpu, int fd, kvm_run* run, size_t run_size)
     : cpu_(cpu), fd_(fd), run_(run), run_size_(run_size) {
   KvmState* s = kvm_state();
   irqchip_in_kernel_ = s && s->irqchip_in_kernel;
+  lapic_epoch_ = kvm_irqchip_reset_epoch();
 }
 
 KvmCpuExec::~KvmCpuExec() {
@@ -259,6 +260,12 @@ KvmExitReason KvmCpuExec::run() {
       cpu_.lower_interrupt(x86::kCpuIrqInit);
       BqlGuard bql;
       cpu_.reset_state(true);
+    }
+    if (irqchip_in_kernel_ && kvm_irqchip_reset_epoch() != lapic_epoch_) {
+      // The machine was reset: so is KVM's local APIC of this CPU.
+      lapic_epoch_ = kvm_irqchip_reset_epoch();
+      if (Status st = kvm_lapic_reset(fd_, cpu_.apic_id(), cpu_.apic_id() == 0); !st.ok())
+        return fail(st.message());
     }
     if (cpu_.state_generation() != loaded_gen_) {
       if (Status st = load_state(); !st.ok()) return fail(st.message());

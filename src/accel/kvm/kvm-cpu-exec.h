@@ -77,6 +77,7 @@ class KvmCpuExec {
   uint64_t loaded_gen_ = ~uint64_t{0};
   bool if_flag_ = false;
   bool irqchip_in_kernel_ = false;  // KVM's local APIC: no KVM_INTERRUPT, no CR8 sync
+  uint64_t lapic_epoch_ = 0;        // the kvm_irqchip_reset_epoch its local APIC was reset at
   uint64_t exits_ = 0, io_exits_ = 0, mmio_exits_ = 0;
   std::string error_;
   std::mutex thread_lock_;

@@ -88,5 +88,11 @@ struct KvmIrqchipStats {
   int64_t irqfds = 0;          // assigned now
 };
 KvmIrqchipStats kvm_irqchip_stats();
+// Machine reset (kvm-irqchip-reset.cc): KVM's 8259s (keeping the ELCR) and I/O APIC (every pin
+// masked) to power-on state, and the reset epoch + 1, which tells each vCPU to reset its local
+// APIC (kvm_lapic_reset, on its own thread) before it runs again.
+Status kvm_irqchip_reset();
+uint64_t kvm_irqchip_reset_epoch();
+Status kvm_lapic_reset(int vcpu_fd, uint32_t apic_id, bool bsp);
 
 }  // namespace machina::kvm

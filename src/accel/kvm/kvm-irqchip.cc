@@ -18,6 +18,7 @@
 #include "hw/intc/apic-bus.h"
 #include "system/accel-irq.h"
 #include "system/cpus.h"
+#include "system/runstate.h"
 #include "util/log.h"
 
 namespace machina::kvm {
@@ -127,6 +128,11 @@ Status kvm_irqchip_create(KvmState& s) {
   }
   s.irqchip_in_kernel = true;
   set_accel_kernel_irqchip(true);
+  // A system_reset brings KVM's interrupt controllers back to power-on state, as the models'.
+  qemu_register_reset([] {
+    if (Status st = kvm_irqchip_reset(); !st.ok())
+      std::fprintf(stderr, "kvm: %s\n", st.message().c_str());
+  });
   // Devices may bind MSIs to irqfds.
   static AccelMsiRouting routing{
       .add_msi_route = kvm_irqchip_add_msi_route,

@@ -17,9 +17,9 @@ namespace machina::kvm {
 
 // Opens /dev/kvm and creates the VM (once per process; a second call returns the first result).
 // `props` are -accel kvm's other properties: kernel-irqchip=off (machina's own interrupt
-// controller models; still the default: KVM's irqchip state is not reset with the machine yet,
-// nor given the firmware's ELCR, and no Linux guest was booted with it) or on (KVM's, see
-// kvm_irqchip_in_kernel); split is refused. Errors carry QEMU's texts ("Could not access KVM
+// controller models; still the default: the firmware's ELCR does not reach KVM's 8259 yet, and
+// no Linux guest was booted with KVM's irqchip here) or on (KVM's, see kvm_irqchip_in_kernel);
+// split is refused. Errors carry QEMU's texts ("Could not access KVM
 // kernel module: ...").
 Status kvm_init(const QemuOpts& props);
 

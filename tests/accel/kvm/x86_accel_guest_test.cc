@@ -153,6 +153,20 @@ TEST_P(X86AccelGuest, BoardLinesThroughTheIoApic) {
   expect_pass("gsi");
   if (GetParam() == "kvm" && kvm::kvm_irqchip_in_kernel()) {
     EXPECT_EQ(kvm::kvm_irqchip_stats().irq_lines - lines, 20u);  // 10 pulses: raise + lower
+    // A machine reset masks KVM's I/O APIC pins again (the guest unmasked 2 and 5) and has each
+    // vCPU reset its local APIC before it runs again.
+    auto pin = [](unsigned n) {
+      kvm_irqchip c{};
+      c.chip_id = KVM_IRQCHIP_IOAPIC;
+      EXPECT_EQ(kvm::kvm_ioctl(kvm::kvm_state()->vm_fd, KVM_GET_IRQCHIP, &c), 0);
+      return c.chip.ioapic.redirtbl[n].bits;
+    };
+    EXPECT_EQ(pin(5) & 0x100ff, 0x55u);  // unmasked, vector 0x55
+    uint64_t epoch = kvm::kvm_irqchip_reset_epoch();
+    ASSERT_TRUE(kvm::kvm_irqchip_reset().ok());
+    EXPECT_EQ(pin(5), uint64_t{1} << 16);
+    EXPECT_EQ(pin(2), uint64_t{1} << 16);
+    EXPECT_EQ(kvm::kvm_irqchip_reset_epoch(), epoch + 1);
   }
 }
 

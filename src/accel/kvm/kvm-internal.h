@@ -48,8 +48,12 @@ void kvm_park_vcpu_fd(unsigned long vcpu_id, int fd, const void* model);
 
 // Memory slots (kvm-memory-listener.cc): registers the listener on address_space_memory().
 Status kvm_memory_listener_init(KvmState& s);
-// Dirty-page logging on every RAM slot (prepared for migration; nothing reads the bitmap yet).
+// Dirty-page logging on every RAM slot (prepared for migration).
 Status kvm_set_dirty_logging(bool on);
+// The guest-physical pages the guest wrote since logging began or since the last call
+// (KVM_GET_DIRTY_LOG on every RAM slot, which also clears the log). The memory API has no dirty
+// bitmap of its own yet for this to feed; migration will be its user.
+Result<std::vector<uint64_t>> kvm_get_dirty_pages();
 // The slots now in use (for tests and `info kvm`-style reports): guest address, size, readonly.
 struct KvmSlotInfo {
   uint64_t gpa, size;

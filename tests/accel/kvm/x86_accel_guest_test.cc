@@ -4,6 +4,7 @@
 // skipped with the reason, never as passed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -241,6 +242,31 @@ TEST(KvmMemorySlots, FollowTheMemoryMap) {
   EXPECT_EQ(find(0), nullptr);
   EXPECT_EQ(find(ACC_ROM), nullptr);
   EXPECT_EQ(find(ACC_WIN_A), nullptr);
+}
+
+// Dirty-page logging: the pages the guest writes (its mailbox, its stack) are in KVM's dirty log,
+// each reported once; pages it does not touch are not.
+TEST(KvmDirtyLog, ReportsThePagesTheGuestWrote) {
+  std::string why = X86AccelRunner::unavailable_reason("kvm");
+  if (!why.empty()) GTEST_SKIP() << why;
+  X86AccelRunner r("kvm");
+  EXPECT_FALSE(kvm::kvm_get_dirty_pages().ok());  // logging off
+  ASSERT_TRUE(kvm::kvm_set_dirty_logging(true).ok());
+  ASSERT_TRUE(kvm::kvm_get_dirty_pages().ok());  // clears what came before
+  AccelOutcome o = r.run("harness", "pass");
+  ASSERT_EQ(o.value, uint32_t{GT_PASS}) << o.explanation;
+  auto pages = kvm::kvm_get_dirty_pages();
+  ASSERT_TRUE(pages.ok()) << pages.message();
+  auto has = [&](uint64_t gpa) {
+    return std::find(pages.value().begin(), pages.value().end(), gpa & ~uint64_t{0xfff}) !=
+           pages.value().end();
+  };
+  EXPECT_TRUE(has(GT_MAILBOX)) << pages.value().size() << " dirty pages";
+  EXPECT_FALSE(has(0x3000000));  // 48 MiB: nothing there
+  auto again = kvm::kvm_get_dirty_pages();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again.value().empty()) << again.value().size();  // the vCPU is stopped
+  ASSERT_TRUE(kvm::kvm_set_dirty_logging(false).ok());
 }
 
 // The ioeventfds KVM holds follow the notify region: the driver's DRIVER_OK registers them, a

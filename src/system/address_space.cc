@@ -80,7 +80,9 @@ MemTxResult access_buf(const FlatView* v, uint64_t addr, uint8_t* buf, uint64_t 
         uint64_t region_off = r->offset_in_region + off;
         unsigned a = io_access_size(r->mr->ops(), l, region_off);
         if (kWrite) {
-          res |= io_region_write(*r->mr, region_off, a, load_le(buf, a));
+          uint64_t val = load_le(buf, a);
+          if (!v->signal_ioeventfd(addr, a, val))
+            res |= io_region_write(*r->mr, region_off, a, val);
         } else {
           uint64_t val = 0;
           res |= io_region_read(*r->mr, region_off, a, &val);
@@ -98,6 +100,25 @@ MemTxResult access_buf(const FlatView* v, uint64_t addr, uint8_t* buf, uint64_t 
     addr += l;
   }
   return res;
+}
+
+// The ioeventfds of `a` missing from `b` (both sorted as FlatView keeps them).
+std::vector<FlatIoeventfd> eventfds_minus(const FlatView* a, const FlatView* b) {
+  std::vector<FlatIoeventfd> out;
+  if (!a) return out;
+  for (const FlatIoeventfd& e : a->ioeventfds()) {
+    bool found = false;
+    if (b) {
+      for (const FlatIoeventfd& f : b->ioeventfds()) {
+        if (f == e) {
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) out.push_back(e);
+  }
+  return out;
 }
 
 bool valid_size(unsigned size) {
@@ -119,9 +140,13 @@ AddressSpace::~AddressSpace() {
     MemoryTransaction t;
     memory_unregister_address_space(this);
     auto old = sections_of(view());
+    auto old_eventfds = eventfds_minus(view(), nullptr);
     for (auto it = listeners_.rbegin(); it != listeners_.rend(); ++it) {
       for (const auto& s : old) {
         if ((*it)->region_del) (*it)->region_del(s);
+      }
+      for (const auto& e : old_eventfds) {
+        if ((*it)->eventfd_del) (*it)->eventfd_del(e);
       }
     }
     listeners_.clear();
@@ -148,14 +173,22 @@ void AddressSpace::publish(std::unique_ptr<FlatView> next) {
     for (MemoryListener* l : listeners_) {
       if (l->begin) l->begin();
     }
+    auto gone = eventfds_minus(old, view());
+    auto came = eventfds_minus(view(), old);
     for (auto it = listeners_.rbegin(); it != listeners_.rend(); ++it) {
       for (const auto& s : before) {
         if (!contains_section(after, s) && (*it)->region_del) (*it)->region_del(s);
+      }
+      for (const auto& e : gone) {
+        if ((*it)->eventfd_del) (*it)->eventfd_del(e);
       }
     }
     for (MemoryListener* l : listeners_) {
       for (const auto& s : after) {
         if (!contains_section(before, s) && l->region_add) l->region_add(s);
+      }
+      for (const auto& e : came) {
+        if (l->eventfd_add) l->eventfd_add(e);
       }
     }
     for (MemoryListener* l : listeners_) {
@@ -175,6 +208,9 @@ void AddressSpace::add_listener(MemoryListener* listener) {
   if (listener->region_add) {
     for (const auto& s : sections_of(view())) listener->region_add(s);
   }
+  if (listener->eventfd_add) {
+    for (const auto& e : eventfds_minus(view(), nullptr)) listener->eventfd_add(e);
+  }
   if (listener->commit) listener->commit();
 }
 
@@ -186,6 +222,9 @@ void AddressSpace::remove_listener(MemoryListener* listener) {
   if (listener->begin) listener->begin();
   if (listener->region_del) {
     for (const auto& s : sections_of(view())) listener->region_del(s);
+  }
+  if (listener->eventfd_del) {
+    for (const auto& e : eventfds_minus(view(), nullptr)) listener->eventfd_del(e);
   }
   if (listener->commit) listener->commit();
 }
@@ -242,6 +281,7 @@ MemTxResult AddressSpace::write(uint64_t addr, unsigned size, uint64_t value) co
     }
     return MemTxResult::Ok;
   }
+  if (!v->ioeventfds().empty() && v->signal_ioeventfd(addr, size, value)) return MemTxResult::Ok;
   return io_region_write(*r->mr, r->offset_in_region + off, size, value);
 }
 

@@ -33,13 +33,17 @@ struct MemoryRegionSection {
   bool operator==(const MemoryRegionSection&) const = default;
 };
 
-// Told about RAM ranges appearing and disappearing. On a change all removals are reported
-// (in address order) before the additions. Callbacks run with the memory topology lock held.
+// Told about RAM ranges and ioeventfds appearing and disappearing. On a change all removals are
+// reported (in address order) before the additions. Callbacks run with the memory topology lock
+// held. Every callback is optional.
 struct MemoryListener {
-  std::function<void()> begin;   // optional: before the changes of one commit
-  std::function<void()> commit;  // optional: after them
+  std::function<void()> begin;   // before the changes of one commit
+  std::function<void()> commit;  // after them
   std::function<void(const MemoryRegionSection&)> region_add;
   std::function<void(const MemoryRegionSection&)> region_del;
+  // An ioeventfd (at its address in this address space) came or went (QEMU's eventfd_add/del).
+  std::function<void(const FlatIoeventfd&)> eventfd_add;
+  std::function<void(const FlatIoeventfd&)> eventfd_del;
   int priority = 0;  // lower first for additions, higher first for removals (as QEMU)
 };
 
@@ -62,13 +66,15 @@ class AddressSpace {
   const std::string& name() const { return name_; }
   MemoryRegion* root() const { return root_; }
 
-  // Registers a listener and reports the current RAM ranges to it with region_add.
+  // Registers a listener and reports the current RAM ranges (and ioeventfds) to it with
+  // region_add (eventfd_add).
   void add_listener(MemoryListener* listener);
-  // Unregisters it, reporting the current RAM ranges with region_del.
+  // Unregisters it, reporting the current RAM ranges (ioeventfds) with region_del (eventfd_del).
   void remove_listener(MemoryListener* listener);
 
   // --- guest accesses of 1, 2, 4 or 8 bytes, little-endian. Unassigned or invalid: reads give
   // all-ones and DecodeError, writes are dropped with DecodeError. Writes to ROM are ignored.
+  // A write an ioeventfd matches signals it instead of reaching the region.
   MemTxResult read(uint64_t addr, unsigned size, uint64_t* value) const;
   MemTxResult write(uint64_t addr, unsigned size, uint64_t value) const;
   // Accesses of any length, split at region boundaries and into valid I/O sizes.

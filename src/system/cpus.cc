@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 #include <algorithm>
 #include <mutex>
 #include <vector>
@@ -36,6 +38,18 @@ const std::string& current_accel() {
 }
 void set_current_accel(std::string name) {
   registry().accel = std::move(name);
+}
+
+namespace {
+std::atomic<bool> g_kernel_irqchip{false};
+}  // namespace
+
+bool accel_kernel_irqchip() {
+  return g_kernel_irqchip.load(std::memory_order_acquire);
+}
+
+void set_accel_kernel_irqchip(bool on) {
+  g_kernel_irqchip.store(on, std::memory_order_release);
 }
 
 void accel_register_vcpu_factory(const std::string& accel, VcpuFactory factory) {

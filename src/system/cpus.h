@@ -41,6 +41,10 @@ pid_t vcpu_thread_id(const Device& cpu);
 // The accelerator chosen on the command line: "tcg", "kvm", "qtest" or "none".
 const std::string& current_accel();
 void set_current_accel(std::string name);
+// Whether the accelerator keeps the interrupt controllers (KVM with kernel-irqchip=on: its 8259
+// pair, I/O APIC, local APICs and PIT): a machine then must not create models of its own.
+bool accel_kernel_irqchip();
+void set_accel_kernel_irqchip(bool on);
 
 class Device;
 

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <iterator>
 #include <map>
+#include <tuple>
 
 #include "qom/object.h"
+#include "util/event_notifier.h"
 
 namespace machina {
 
@@ -96,6 +98,19 @@ std::unique_ptr<FlatView> FlatView::render(MemoryRegion* root) {
     v->starts_.push_back(fr.start);
     v->mapped_.push_back(fr.mr);
   }
+  for (const FlatRange& fr : v->ranges_) {
+    if (!fr.mr->is_io()) continue;
+    for (const MemoryRegionIoeventfd& e : fr.mr->ioeventfds()) {
+      if (e.addr < fr.offset_in_region || e.addr - fr.offset_in_region > fr.last - fr.start)
+        continue;
+      v->ioeventfds_.push_back(FlatIoeventfd{fr.start + (e.addr - fr.offset_in_region), e.size,
+                                             e.match_data, e.data, e.notifier});
+    }
+  }
+  std::sort(v->ioeventfds_.begin(), v->ioeventfds_.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.addr, a.size, a.match_data, a.data) <
+           std::tie(b.addr, b.size, b.match_data, b.data);
+  });
   std::sort(v->mapped_.begin(), v->mapped_.end());
   v->mapped_.erase(std::unique(v->mapped_.begin(), v->mapped_.end()), v->mapped_.end());
   for (MemoryRegion* mr : v->mapped_) {
@@ -106,6 +121,9 @@ std::unique_ptr<FlatView> FlatView::render(MemoryRegion* root) {
 }
 
 FlatView::~FlatView() {
+  // The ioeventfds' notifiers first: a device's descriptors are closed before its owner
+  // reference goes (and with it, possibly, the device).
+  ioeventfds_.clear();
   for (MemoryRegion* mr : mapped_) {
     // Read the owner first: dropping the last reference may destroy the region with it.
     Object* owner = mr->owner();
@@ -133,6 +151,18 @@ const FlatRange* FlatView::lookup_slow(uint64_t addr) const {
   return &ranges_[i];
 }
 
+bool FlatView::signal_ioeventfd(uint64_t addr, unsigned size, uint64_t value) const {
+  auto it = std::lower_bound(ioeventfds_.begin(), ioeventfds_.end(), addr,
+                             [](const FlatIoeventfd& e, uint64_t a) { return e.addr < a; });
+  for (; it != ioeventfds_.end() && it->addr == addr; ++it) {
+    if (it->matches(addr, size, value)) {
+      it->notifier->set();
+      return true;
+    }
+  }
+  return false;
+}
+
 const FlatRange* FlatView::next_after(uint64_t addr) const {
   auto it = std::upper_bound(starts_.begin(), starts_.end(), addr);
   if (it == starts_.end()) return nullptr;
@@ -144,7 +174,7 @@ bool FlatView::same_ranges(const FlatView& o) const {
   for (size_t i = 0; i < ranges_.size(); ++i) {
     if (!ranges_[i].same_mapping(o.ranges_[i])) return false;
   }
-  return true;
+  return ioeventfds_ == o.ioeventfds_;
 }
 
 }  // namespace machina

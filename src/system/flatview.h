@@ -29,6 +29,23 @@ struct FlatRange {
   }
 };
 
+// An ioeventfd of a mapped I/O region (MemoryRegionIoeventfd) at its address in the view.
+struct FlatIoeventfd {
+  uint64_t addr = 0;  // in the address space
+  unsigned size = 0;  // 0: any size
+  bool match_data = false;
+  uint64_t data = 0;
+  std::shared_ptr<EventNotifier> notifier;
+
+  bool operator==(const FlatIoeventfd&) const = default;
+  // Whether a write of `size` bytes of `value` at `a` is this one's.
+  bool matches(uint64_t a, unsigned sz, uint64_t value) const {
+    if (a != addr || (size && sz != size)) return false;
+    uint64_t mask = sz >= 8 ? ~uint64_t{0} : (uint64_t{1} << (sz * 8)) - 1;
+    return !match_data || (value & mask) == data;
+  }
+};
+
 class FlatView {
  public:
   // Renders `root` (which may be null: an empty view). Call under the memory topology lock.
@@ -49,7 +66,12 @@ class FlatView {
   const FlatRange* next_after(uint64_t addr) const;
 
   std::span<const FlatRange> ranges() const { return ranges_; }
+  // The ioeventfds of the mapped regions, sorted by address.
+  std::span<const FlatIoeventfd> ioeventfds() const { return ioeventfds_; }
+  // Signals the ioeventfd a write matches (true), else false: the write goes to the region.
+  bool signal_ioeventfd(uint64_t addr, unsigned size, uint64_t value) const;
   MemoryRegion* root() const { return root_; }
+  // Same ranges and same ioeventfds.
   bool same_ranges(const FlatView& o) const;
 
  private:
@@ -60,6 +82,7 @@ class FlatView {
   std::vector<uint64_t> starts_;  // ranges_[i].start, for a cache-friendly search
   std::vector<FlatRange> ranges_;
   std::vector<MemoryRegion*> mapped_;  // distinct leaf regions; each holds a view ref
+  std::vector<FlatIoeventfd> ioeventfds_;
 
   static inline thread_local const FlatView* cache_view_ = nullptr;
   static inline thread_local size_t cache_index_ = 0;

@@ -61,6 +61,11 @@ void MemoryRegion::release_resources() {
   alias_owner_ref_ = nullptr;
   alias_ = nullptr;
   ops_ = MemoryRegionOps{};
+  if (!ioeventfds_.empty()) {
+    MemoryTransaction t;
+    ioeventfds_.clear();
+    memory_topology_changed();
+  }
 }
 
 void MemoryRegion::reset_for_init(Object* owner, std::string name, uint64_t size, Kind kind) {
@@ -233,6 +238,29 @@ void MemoryRegion::set_readonly(bool readonly) {
   if (readonly_ == readonly) return;
   readonly_ = readonly;
   memory_topology_changed();
+}
+
+void MemoryRegion::add_eventfd(uint64_t addr, unsigned size, bool match_data, uint64_t data,
+                               std::shared_ptr<EventNotifier> notifier) {
+  if (!notifier) return;
+  MemoryTransaction t;
+  for (const auto& e : ioeventfds_) {
+    if (e.same(addr, size, match_data, data, notifier.get())) return;
+  }
+  ioeventfds_.push_back(
+      MemoryRegionIoeventfd{addr, size, match_data, match_data ? data : 0, std::move(notifier)});
+  memory_topology_changed();
+}
+
+void MemoryRegion::del_eventfd(uint64_t addr, unsigned size, bool match_data, uint64_t data,
+                               const EventNotifier* notifier) {
+  MemoryTransaction t;
+  for (auto it = ioeventfds_.begin(); it != ioeventfds_.end(); ++it) {
+    if (!it->same(addr, size, match_data, data, notifier)) continue;
+    ioeventfds_.erase(it);
+    memory_topology_changed();
+    return;
+  }
 }
 
 }  // namespace machina

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,25 @@
 namespace machina {
 
 class Object;
+class EventNotifier;
+
+// A write the guest makes to an I/O region that only signals an eventfd (QEMU's
+// memory_region_add_eventfd): at `addr` (offset in the region), of `size` bytes (0: any size),
+// with `data` (when `match_data`). An accelerator that can catch such writes itself (KVM's
+// ioeventfd) learns of them through MemoryListener::eventfd_add; any write that still reaches
+// machina's dispatch is turned into set() on the notifier instead of a call to the region's ops,
+// so the device sees a kick the same way whoever caught it.
+struct MemoryRegionIoeventfd {
+  uint64_t addr = 0;
+  unsigned size = 0;
+  bool match_data = false;
+  uint64_t data = 0;
+  std::shared_ptr<EventNotifier> notifier;
+
+  bool same(uint64_t a, unsigned sz, bool m, uint64_t d, const EventNotifier* e) const {
+    return addr == a && size == sz && match_data == m && (!m || data == d) && notifier.get() == e;
+  }
+};
 
 // Result of a bus transaction; flags combine as QEMU's MemTxResult.
 enum class MemTxResult : uint32_t {
@@ -98,6 +118,15 @@ class MemoryRegion {
   void set_alias_offset(uint64_t offset);
   void set_readonly(bool readonly);
 
+  // --- ioeventfds (see MemoryRegionIoeventfd): I/O regions only. The address spaces that map
+  // the region re-render and tell their listeners. Adding the same one twice adds it once.
+  void add_eventfd(uint64_t addr, unsigned size, bool match_data, uint64_t data,
+                   std::shared_ptr<EventNotifier> notifier);
+  void del_eventfd(uint64_t addr, unsigned size, bool match_data, uint64_t data,
+                   const EventNotifier* notifier);
+  // Call under a MemoryTransaction.
+  const std::vector<MemoryRegionIoeventfd>& ioeventfds() const { return ioeventfds_; }
+
   // --- properties
   const std::string& name() const { return name_; }
   Object* owner() const { return owner_; }
@@ -159,6 +188,7 @@ class MemoryRegion {
   int fd_ = -1;
 
   MemoryRegionOps ops_;
+  std::vector<MemoryRegionIoeventfd> ioeventfds_;
 
   std::atomic<uint32_t> view_refs_{0};
 };

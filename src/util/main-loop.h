@@ -2,7 +2,9 @@
 // other threads, and the timers of every clock (util/qemu-timer.h).
 //
 // Everything except post(), wake(), quit() and BottomHalf::schedule() must be called on the
-// loop's own thread (the thread that runs it).
+// loop's own thread (the thread that runs it), except set_fd_handler() / remove_fd_handler(),
+// which may also be called from any thread that holds the big lock: the loop dispatches under
+// it, so a handler removed that way is not running and will not run.
 #pragma once
 
 #include <atomic>

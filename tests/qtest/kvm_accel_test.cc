@@ -49,9 +49,9 @@ bool wait_console(const std::string& path, Pred pred) {
 }
 
 TEST(KvmAccelTest, UnsupportedIrqchipModeIsAnInitFailure) {
-  auto r = run_machina({"-M", "none", "-accel", "kvm,kernel-irqchip=on"});
+  auto r = run_machina({"-M", "none", "-accel", "kvm,kernel-irqchip=split"});
   EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.status.describe() << r.err;
-  EXPECT_NE(r.err.find("machina: failed to initialize kvm: kernel-irqchip=on is not supported"),
+  EXPECT_NE(r.err.find("machina: failed to initialize kvm: kernel-irqchip=split is not supported"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("no accelerator found"), std::string::npos) << r.err;
@@ -93,19 +93,27 @@ TEST(KvmAccelTest, QueryKvmTellsTheTruth) {
   EXPECT_TRUE(t.wait_exit().ok());
 }
 
-// stop/cont/system_reset/quit on a guest running at CPL 3 under KVM.
-TEST(KvmAccelTest, StopContResetQuitARunningGuest) {
+// stop/cont/system_reset/quit on a guest running at CPL 3 under KVM, with machina's interrupt
+// controllers and with KVM's (kernel-irqchip=on: q35 then has no 8259, PIT or I/O APIC model).
+class KvmIrqchipModes : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KvmIrqchipModes, StopContResetQuitARunningGuest) {
   std::string why = kvm_unusable();
   if (!why.empty()) GTEST_SKIP() << why;
   TempPath con("con");
-  RawMachine m({"-M", "q35", "-accel", "kvm", "-m", "128M", "-display", "none", "-kernel",
-                guest("user_loop"), "-chardev", "file,id=dbg,path=" + con.str(), "-device",
-                "isa-debugcon,chardev=dbg"},
+  RawMachine m({"-M", "q35", "-accel", "kvm,kernel-irqchip=" + GetParam(), "-m", "128M", "-display",
+                "none", "-kernel", guest("user_loop"), "-chardev", "file,id=dbg,path=" + con.str(),
+                "-device", "isa-debugcon,chardev=dbg"},
                1);
   ASSERT_TRUE(m.ok()) << m.error();
   auto q = m.connect();
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->execute("query-kvm")["return"], (json{{"enabled", true}, {"present", true}}));
+  bool own_models = GetParam() == "off";
+  for (const char* model : {"/machine/pic-master", "/machine/pit", "/machine/ioapic"}) {
+    json r = q->execute("qom-list", {{"path", model}});
+    EXPECT_EQ(r.contains("return"), own_models) << model << ": " << r.dump();
+  }
   auto dots = [](const std::string& s) { return std::count(s.begin(), s.end(), '.'); };
   ASSERT_TRUE(wait_console(
       con.str(), [&](const std::string& s) { return s.rfind("S", 0) == 0 && dots(s) >= 5; }))
@@ -134,6 +142,11 @@ TEST(KvmAccelTest, StopContResetQuitARunningGuest) {
   q->execute("quit");
   EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
 }
+
+INSTANTIATE_TEST_SUITE_P(Kvm, KvmIrqchipModes, ::testing::Values("off", "on"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return "kernel_irqchip_" + i.param;
+                         });
 
 // Many stop/cont cycles and resets in a row: every kick gets the vCPU out of KVM_RUN and back.
 TEST(KvmAccelTest, RepeatedStopContAndReset) {

@@ -42,18 +42,27 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-Status check_props(const QemuOpts& props) {
+// -accel kvm's properties; *irqchip: kernel-irqchip=on.
+Status check_props(const QemuOpts& props, bool* irqchip = nullptr) {
+  bool on = false;
   for (const QemuOpt& o : props.opts) {
     if (o.name == "kernel-irqchip") {
-      if (o.value == "off") continue;
-      if (o.value == "on" || o.value == "split")
-        return generic_error("kernel-irqchip=" + o.value +
-                             " is not supported yet (machina's KVM accelerator uses its own "
-                             "interrupt controllers: kernel-irqchip=off)");
-      return generic_error("Parameter 'kernel-irqchip' does not accept value '" + o.value + "'");
+      if (o.value == "off") {
+        on = false;
+      } else if (o.value == "on") {
+        on = true;
+      } else if (o.value == "split") {
+        return generic_error(
+            "kernel-irqchip=split is not supported (machina has no userspace I/O APIC and 8259 "
+            "for KVM's local APICs): use kernel-irqchip=on or off");
+      } else {
+        return generic_error("Parameter 'kernel-irqchip' does not accept value '" + o.value + "'");
+      }
+      continue;
     }
     return generic_error("Property 'kvm-accel." + o.name + "' not found");
   }
+  if (irqchip) *irqchip = on;
   return Status::Ok();
 }
 
@@ -111,7 +120,8 @@ Status read_msr_list(KvmState& s) {
 }
 
 Status init_locked(Globals& g, const QemuOpts& props) {
-  if (Status st = check_props(props); !st.ok()) return st;
+  bool irqchip = false;
+  if (Status st = check_props(props, &irqchip); !st.ok()) return st;
   auto fd = open_kvm(false);
   if (!fd.ok()) return fd.error();
   auto s = std::make_unique<KvmState>();
@@ -154,6 +164,10 @@ Status init_locked(Globals& g, const QemuOpts& props) {
     int r = kvm_ioctl(s->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
     if (r < 0) return fail(generic_error("KVM_SET_IDENTITY_MAP_ADDR failed: " + errno_text(-r)));
   }
+  // Before any vCPU exists, as KVM requires.
+  if (irqchip) {
+    if (Status st = kvm_irqchip_create(*s); !st.ok()) return fail(st);
+  }
   g.state = std::move(s);
   if (Status st = kvm_memory_listener_init(*g.state); !st.ok()) {
     // The listener could not map guest memory: the VM stays unusable.
@@ -162,6 +176,7 @@ Status init_locked(Globals& g, const QemuOpts& props) {
     g.state.reset();
     return st;
   }
+  kvm_ioeventfd_listener_init(*g.state);
   return Status::Ok();
 }
 
@@ -199,9 +214,9 @@ KvmState* kvm_state() {
 Status kvm_init(const QemuOpts& props) {
   Globals& g = globals();
   std::lock_guard l(g.lock);
-  if (g.tried) return g.result;
   // A property error is not a KVM failure: a later attempt with other properties may work.
   if (Status st = check_props(props); !st.ok()) return st;
+  if (g.tried) return g.result;
   g.tried = true;
   g.result = init_locked(g, props);
   return g.result;

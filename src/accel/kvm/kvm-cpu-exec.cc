@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 
 #include "accel/kvm/kvm-internal.h"
 #include "system/address_space.h"
@@ -35,6 +37,17 @@ void install_kick_handler() {
   });
 }
 
+// Write exits per address (tests only look them up; an exit costs far more than this).
+struct WriteExits {
+  std::mutex lock;
+  std::unordered_map<uint64_t, uint64_t> mmio, pio;
+};
+
+WriteExits& write_exits() {
+  static WriteExits* w = new WriteExits;
+  return *w;
+}
+
 std::string hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
@@ -42,6 +55,20 @@ std::string hex(uint64_t v) {
 }
 
 }  // namespace
+
+uint64_t kvm_mmio_write_exits_at(uint64_t addr) {
+  WriteExits& w = write_exits();
+  std::lock_guard l(w.lock);
+  auto it = w.mmio.find(addr);
+  return it == w.mmio.end() ? 0 : it->second;
+}
+
+uint64_t kvm_pio_write_exits_at(uint16_t port) {
+  WriteExits& w = write_exits();
+  std::lock_guard l(w.lock);
+  auto it = w.pio.find(port);
+  return it == w.pio.end() ? 0 : it->second;
+}
 
 Result<std::unique_ptr<KvmCpuExec>> KvmCpuExec::create(x86::X86Cpu& cpu) {
   KvmState* s = kvm_state();
@@ -68,7 +95,11 @@ Result<std::unique_ptr<KvmCpuExec>> KvmCpuExec::create(x86::X86Cpu& cpu) {
 }
 
 KvmCpuExec::KvmCpuExec(x86::X86Cpu& cpu, int fd, kvm_run* run, size_t run_size)
-    : cpu_(cpu), fd_(fd), run_(run), run_size_(run_size) {}
+    : cpu_(cpu), fd_(fd), run_(run), run_size_(run_size) {
+  KvmState* s = kvm_state();
+  irqchip_in_kernel_ = s && s->irqchip_in_kernel;
+  lapic_epoch_ = kvm_irqchip_reset_epoch();
+}
 
 KvmCpuExec::~KvmCpuExec() {
   ::munmap(run_, run_size_);
@@ -105,6 +136,14 @@ Status KvmCpuExec::load_state() {
   uint64_t gen = cpu_.state_generation();
   KvmState* s = kvm_state();
   if (Status st = x86::kvm_x86_put_registers(fd_, cpu_.state(), s->msrs); !st.ok()) return st;
+  if (irqchip_in_kernel_) {
+    // KVM keeps HLT (and the INIT/SIPI states) itself: a state loaded from outside (reset, a
+    // reused vCPU whose last guest halted) says whether the CPU runs.
+    kvm_mp_state mp{cpu_.state().halted ? uint32_t{KVM_MP_STATE_HALTED}
+                                        : uint32_t{KVM_MP_STATE_RUNNABLE}};
+    int r = kvm_ioctl(fd_, KVM_SET_MP_STATE, &mp);
+    if (r < 0) return generic_error(std::string("KVM_SET_MP_STATE failed: ") + std::strerror(-r));
+  }
   loaded_gen_ = gen;
   if_flag_ = (cpu_.state().flags_other & x86::kIF) != 0;
   return Status::Ok();
@@ -112,7 +151,13 @@ Status KvmCpuExec::load_state() {
 
 Status KvmCpuExec::sync_state_from_kvm() {
   KvmState* s = kvm_state();
-  return x86::kvm_x86_get_registers(fd_, cpu_.state(), s->msrs);
+  if (Status st = x86::kvm_x86_get_registers(fd_, cpu_.state(), s->msrs); !st.ok()) return st;
+  if (irqchip_in_kernel_) {
+    kvm_mp_state mp{};
+    if (kvm_ioctl(fd_, KVM_GET_MP_STATE, &mp) == 0)
+      cpu_.state().halted = mp.mp_state == KVM_MP_STATE_HALTED;
+  }
+  return Status::Ok();
 }
 
 KvmExitReason KvmCpuExec::fail(std::string msg) {
@@ -131,6 +176,8 @@ void KvmCpuExec::inject_interrupts(uint32_t req) {
     int r = kvm_ioctl(fd_, KVM_NMI);
     if (r < 0) std::fprintf(stderr, "kvm: injecting an NMI failed: %s\n", std::strerror(-r));
   }
+  // With the in-kernel irqchip the local APIC is KVM's: nothing to inject from here.
+  if (irqchip_in_kernel_) return;
   if ((req & x86::kCpuIrqHard) && env.lapic && run_->ready_for_interrupt_injection &&
       run_->if_flag) {
     int vector;
@@ -152,6 +199,12 @@ void KvmCpuExec::inject_interrupts(uint32_t req) {
 void KvmCpuExec::handle_io() {
   auto& io = run_->io;
   uint8_t* data = reinterpret_cast<uint8_t*>(run_) + io.data_offset;
+  io_exits_++;
+  if (io.direction == KVM_EXIT_IO_OUT) {
+    WriteExits& w = write_exits();
+    std::lock_guard l(w.lock);
+    w.pio[io.port]++;
+  }
   AddressSpace& as = address_space_io();
   BqlGuard bql;
   for (uint32_t i = 0; i < io.count; i++, data += io.size) {
@@ -171,6 +224,12 @@ void KvmCpuExec::handle_mmio() {
   auto& m = run_->mmio;
   AddressSpace& as = address_space_memory();
   unsigned len = m.len <= 8 ? m.len : 8;
+  mmio_exits_++;
+  if (m.is_write) {
+    WriteExits& w = write_exits();
+    std::lock_guard l(w.lock);
+    w.mmio[m.phys_addr]++;
+  }
   bool pow2 = len == 1 || len == 2 || len == 4 || len == 8;
   BqlGuard bql;
   if (m.is_write) {
@@ -202,10 +261,16 @@ KvmExitReason KvmCpuExec::run() {
       BqlGuard bql;
       cpu_.reset_state(true);
     }
+    if (irqchip_in_kernel_ && kvm_irqchip_reset_epoch() != lapic_epoch_) {
+      // The machine was reset: so is KVM's local APIC of this CPU.
+      lapic_epoch_ = kvm_irqchip_reset_epoch();
+      if (Status st = kvm_lapic_reset(fd_, cpu_.apic_id(), cpu_.apic_id() == 0); !st.ok())
+        return fail(st.message());
+    }
     if (cpu_.state_generation() != loaded_gen_) {
       if (Status st = load_state(); !st.ok()) return fail(st.message());
     }
-    if (env.halted) {
+    if (env.halted && !irqchip_in_kernel_) {  // with KVM's irqchip, KVM_RUN waits itself
       if (!has_work()) return KvmExitReason::Halted;
       env.halted = false;
     }
@@ -219,7 +284,7 @@ KvmExitReason KvmCpuExec::run() {
     }
     exits_++;
     if_flag_ = run_->if_flag;
-    if (env.lapic && run_->cr8 != env.lapic->cr8()) {
+    if (!irqchip_in_kernel_ && env.lapic && run_->cr8 != env.lapic->cr8()) {
       BqlGuard bql;
       env.lapic->set_cr8(static_cast<uint8_t>(run_->cr8));
     }

@@ -2,7 +2,8 @@
 // page, KVM_RUN until something needs the vCPU thread, port I/O and MMIO exits dispatched through
 // address_space_io() / address_space_memory() under the big lock exactly as the software CPU
 // does, interrupts from machina's local APIC model injected with KVM_INTERRUPT (asking KVM for an
-// interrupt window when the guest cannot take one yet), NMI with KVM_NMI. The CPU object's
+// interrupt window when the guest cannot take one yet) unless the irqchip is KVM's
+// (kernel-irqchip=on: KVM injects, and HLT waits in the kernel), NMI with KVM_NMI. The CPU object's
 // CpuState is loaded into KVM when something outside set it (X86Cpu::state_generation) and read
 // back when the vCPU stops.
 #pragma once
@@ -29,6 +30,12 @@ enum class KvmExitReason : uint8_t {
   Error,        // KVM failed (internal error, entry failure, an ioctl): error() says what
 };
 
+// MMIO write exits at `addr` by any vCPU since the process started (for tests that check a write
+// was caught in the kernel, by an ioeventfd, and never reached machina).
+uint64_t kvm_mmio_write_exits_at(uint64_t addr);
+// Port I/O write exits at `port`, likewise.
+uint64_t kvm_pio_write_exits_at(uint16_t port);
+
 class KvmCpuExec {
  public:
   // Creates (or reuses) the vCPU for `cpu` (its APIC ID), maps kvm_run, sets CPUID.
@@ -51,6 +58,9 @@ class KvmCpuExec {
   const std::string& error() const { return error_; }
   // Exits taken (for benchmarks and tests).
   uint64_t exits() const { return exits_; }
+  // Of which port I/O and MMIO.
+  uint64_t io_exits() const { return io_exits_; }
+  uint64_t mmio_exits() const { return mmio_exits_; }
 
  private:
   KvmCpuExec(x86::X86Cpu& cpu, int fd, kvm_run* run, size_t run_size);
@@ -66,7 +76,9 @@ class KvmCpuExec {
   size_t run_size_;
   uint64_t loaded_gen_ = ~uint64_t{0};
   bool if_flag_ = false;
-  uint64_t exits_ = 0;
+  bool irqchip_in_kernel_ = false;  // KVM's local APIC: no KVM_INTERRUPT, no CR8 sync
+  uint64_t lapic_epoch_ = 0;        // the kvm_irqchip_reset_epoch its local APIC was reset at
+  uint64_t exits_ = 0, io_exits_ = 0, mmio_exits_ = 0;
   std::string error_;
   std::mutex thread_lock_;
   bool thread_running_ = false;

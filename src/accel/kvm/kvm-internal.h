@@ -21,6 +21,9 @@ struct KvmState {
   bool readonly_mem = false;                      // KVM_CAP_READONLY_MEM: ROM slots
   bool immediate_exit = false;                    // KVM_CAP_IMMEDIATE_EXIT
   bool coalesced_mmio = false;                    // reported only
+  bool ioeventfds = false;                        // KVM_CAP_IOEVENTFD: the listener is on
+  bool irqchip_in_kernel = false;                 // kernel-irqchip=on: KVM_CREATE_IRQCHIP done
+  bool pit_in_kernel = false;                     // KVM_CREATE_PIT2 done
   std::vector<kvm_cpuid_entry2> supported_cpuid;  // KVM_GET_SUPPORTED_CPUID
   std::vector<uint32_t> msrs;                     // KVM_GET_MSR_INDEX_LIST
 };
@@ -45,13 +48,55 @@ void kvm_park_vcpu_fd(unsigned long vcpu_id, int fd, const void* model);
 
 // Memory slots (kvm-memory-listener.cc): registers the listener on address_space_memory().
 Status kvm_memory_listener_init(KvmState& s);
-// Dirty-page logging on every RAM slot (prepared for migration; nothing reads the bitmap yet).
+// Dirty-page logging on every RAM slot (prepared for migration).
 Status kvm_set_dirty_logging(bool on);
+// The guest-physical pages the guest wrote since logging began or since the last call
+// (KVM_GET_DIRTY_LOG on every RAM slot, which also clears the log). The memory API has no dirty
+// bitmap of its own yet for this to feed; migration will be its user.
+Result<std::vector<uint64_t>> kvm_get_dirty_pages();
 // The slots now in use (for tests and `info kvm`-style reports): guest address, size, readonly.
 struct KvmSlotInfo {
   uint64_t gpa, size;
   bool readonly;
 };
 std::vector<KvmSlotInfo> kvm_slots();
+
+// ioeventfds (kvm-ioeventfd.cc): registers the listener that hands the memory API's ioeventfds
+// to KVM_IOEVENTFD (nothing if KVM lacks KVM_CAP_IOEVENTFD).
+void kvm_ioeventfd_listener_init(KvmState& s);
+// The ioeventfds KVM holds now (for tests): address, length (0: any), port I/O, datamatch, fd.
+struct KvmIoeventfdInfo {
+  uint64_t addr;
+  unsigned size;
+  bool pio;
+  bool match_data;
+  uint64_t data;
+  int fd;
+};
+std::vector<KvmIoeventfdInfo> kvm_ioeventfds();
+
+// The in-kernel irqchip (kvm-irqchip.cc; kvm.h has what machines use).
+// Creates it, the in-kernel PIT and the PC's GSI routes; sends the APIC bus's messages to it.
+Status kvm_irqchip_create(KvmState& s);
+// An MSI route on a GSI of its own (for an irqfd): its GSI.
+Result<int> kvm_irqchip_add_msi_route(uint64_t addr, uint32_t data);
+Status kvm_irqchip_update_msi_route(int gsi, uint64_t addr, uint32_t data);
+void kvm_irqchip_release_msi_route(int gsi);
+// KVM_IRQFD: signalling `fd` raises `gsi` in the kernel (on), or no more (off).
+Status kvm_irqchip_set_irqfd(int fd, int gsi, bool on);
+// What went to the in-kernel irqchip (for tests).
+struct KvmIrqchipStats {
+  uint64_t msis = 0;           // KVM_SIGNAL_MSI
+  uint64_t irq_lines = 0;      // KVM_IRQ_LINE
+  uint64_t route_commits = 0;  // KVM_SET_GSI_ROUTING
+  int64_t irqfds = 0;          // assigned now
+};
+KvmIrqchipStats kvm_irqchip_stats();
+// Machine reset (kvm-irqchip-reset.cc): KVM's 8259s (keeping the ELCR) and I/O APIC (every pin
+// masked) to power-on state, and the reset epoch + 1, which tells each vCPU to reset its local
+// APIC (kvm_lapic_reset, on its own thread) before it runs again.
+Status kvm_irqchip_reset();
+uint64_t kvm_irqchip_reset_epoch();
+Status kvm_lapic_reset(int vcpu_fd, uint32_t apic_id, bool bsp);
 
 }  // namespace machina::kvm

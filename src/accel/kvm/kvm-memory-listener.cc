@@ -146,6 +146,33 @@ Status kvm_set_dirty_logging(bool on) {
   return Status::Ok();
 }
 
+Result<std::vector<uint64_t>> kvm_get_dirty_pages() {
+  Slots& ss = slots();
+  std::lock_guard l(ss.lock);
+  if (!ss.state) return generic_error("KVM is not initialized");
+  if (!ss.dirty_logging) return generic_error("kvm: dirty-page logging is off");
+  std::vector<uint64_t> pages;
+  for (const Slot& s : ss.slots) {
+    if (s.readonly) continue;
+    uint64_t npages = s.size / kPage;
+    std::vector<uint64_t> bitmap((npages + 63) / 64);
+    kvm_dirty_log d{};
+    d.slot = s.id;
+    d.dirty_bitmap = bitmap.data();
+    int r = kvm_ioctl(ss.state->vm_fd, KVM_GET_DIRTY_LOG, &d);
+    if (r < 0)
+      return generic_error("kvm: KVM_GET_DIRTY_LOG on slot " + std::to_string(s.id) +
+                           " failed: " + std::strerror(-r));
+    for (uint64_t w = 0; w < bitmap.size(); w++) {
+      for (uint64_t bits = bitmap[w]; bits; bits &= bits - 1) {
+        uint64_t page = w * 64 + uint64_t(__builtin_ctzll(bits));
+        if (page < npages) pages.push_back(s.gpa + page * kPage);
+      }
+    }
+  }
+  return pages;
+}
+
 std::vector<KvmSlotInfo> kvm_slots() {
   Slots& ss = slots();
   std::lock_guard l(ss.lock);

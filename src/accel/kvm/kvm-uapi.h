@@ -16,6 +16,7 @@
 namespace machina::kvm {
 
 static_assert(sizeof(kvm_cpuid_entry2) == 40 && sizeof(kvm_msr_entry) == 16);
+static_assert(sizeof(kvm_irq_routing_entry) == 48);
 
 // struct kvm_cpuid2 { u32 nent; u32 padding; kvm_cpuid_entry2 entries[]; }
 // struct kvm_msrs { u32 nmsrs; u32 pad; kvm_msr_entry entries[]; }
@@ -26,6 +27,8 @@ inline constexpr unsigned long kIoctlSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, 8
 inline constexpr unsigned long kIoctlGetMsrIndexList = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x02, 4);
 inline constexpr unsigned long kIoctlGetMsrs = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, 8);
 inline constexpr unsigned long kIoctlSetMsrs = _IOC(_IOC_WRITE, KVMIO, 0x89, 8);
+// struct kvm_irq_routing { u32 nr; u32 flags; kvm_irq_routing_entry entries[]; }
+inline constexpr unsigned long kIoctlSetGsiRouting = _IOC(_IOC_WRITE, KVMIO, 0x6a, 8);
 
 // A buffer of a u32 count (plus `header` - 4 bytes of padding) followed by `n` entries of T.
 template <class T, size_t header>
@@ -59,5 +62,6 @@ class KvmArray {
 using KvmCpuidArray = KvmArray<kvm_cpuid_entry2, 8>;
 using KvmMsrArray = KvmArray<kvm_msr_entry, 8>;
 using KvmMsrIndexArray = KvmArray<uint32_t, 4>;
+using KvmIrqRoutingArray = KvmArray<kvm_irq_routing_entry, 8>;
 
 }  // namespace machina::kvm

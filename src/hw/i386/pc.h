@@ -12,6 +12,8 @@
 //   /machine/pic-master   isa-i8259 at 0x20 (ELCR 0x4d0); its INT is unnamed GPIO output 0
 //   /machine/pic-slave    isa-i8259 at 0xa0 (ELCR 0x4d1), cascaded on the master's IR2
 //   /machine/pit          isa-pit at 0x40 (IRQ 0);  /machine/pcspk  port 0x61
+// With KVM's irqchip (kernel-irqchip=on) the 8259 pair, the PIT and port 0x61, the I/O APIC
+// (x86-cpus.cc) are KVM's, and GSI n is KVM_IRQ_LINE n (accel_set_gsi): none of those models.
 //   /machine/rtc          mc146818rtc at 0x70 (IRQ 8)
 //   /machine/i8042        i8042 at 0x60/0x64 (IRQ 1, 12)
 //   /machine/serialN      isa-serial COM(N+1) for each -serial (chardev "serialN"), N = 0-3
@@ -20,6 +22,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "hw/acpi/ich9-pm.h"
 #include "hw/core/machine.h"
@@ -56,8 +60,10 @@ class PcMachine : public Machine {
   uint64_t above_4g_mem_size() const { return layout_.above_4g; }
   MemoryRegion& ram() { return ram_; }
 
-  // The 8259 pair. Connect the master's INT (unnamed GPIO output 0) to the CPU with
-  // pic_master().connect_gpio_out("", 0, line); acknowledge with pic_read_irq(pic_master()).
+  // The 8259 pair (nullptr with KVM's irqchip). Connect the master's INT (unnamed GPIO output 0)
+  // to the CPU with pic_master().connect_gpio_out("", 0, line); acknowledge with
+  // pic_read_irq(pic_master()).
+  bool has_pics() const { return pics_.master != nullptr; }
   I8259& pic_master() { return *pics_.master; }
   I8259& pic_slave() { return *pics_.slave; }
   // The GSI fan-out: inputs 0-23 (ISA IRQ n is GSI n); connect an I/O APIC's pins with
@@ -87,6 +93,8 @@ class PcMachine : public Machine {
   Ich9Pm* pm_ = nullptr;
   IsaBus* isa_bus_ = nullptr;
   I8259Pair pics_;
+  // GSI n -> the accelerator's irqchip (kernel-irqchip=on).
+  std::vector<std::unique_ptr<IrqLine>> accel_gsi_lines_;
   Mc146818Rtc* rtc_ = nullptr;
 };
 

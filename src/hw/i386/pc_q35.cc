@@ -14,6 +14,8 @@
 #include "hw/rtc/mc146818rtc-pc-cmos.h"
 #include "hw/timer/i8254-speaker-port.h"
 #include "hw/timer/i8254.h"
+#include "system/accel-irq.h"
+#include "system/cpus.h"
 #include "system/runstate.h"
 
 namespace machina {
@@ -120,20 +122,31 @@ Status PcMachine::init_firmware_state() {
 }
 
 Status PcMachine::init_isa_devices(const MachineParams& params) {
-  // The master's INT goes to the CPU once there is one.
-  auto pics = i8259_init(*isa_bus_, nullptr, "pic-master", "pic-slave");
-  if (!pics.ok()) return pics.error();
-  pics_ = pics.value();
-  for (int i = 0; i < kIsaNumIrqs; ++i) gsi_->connect_gpio_out(kGsiOutI8259, i, pics_.irqs[i]);
+  if (accel_kernel_irqchip()) {
+    // KVM's 8259 pair and PIT (with port 0x61): GSI n < 16 goes to KVM_IRQ_LINE n, whose routes
+    // reach the 8259 pins and the I/O APIC's (GSI 0 on pin 2); GSI 16-23 in x86-cpus.cc.
+    for (int i = 0; i < kIsaNumIrqs; ++i) {
+      accel_gsi_lines_.push_back(std::make_unique<IrqLine>(
+          [](int n, int level) { accel_set_gsi(unsigned(n), level); }, i));
+      gsi_->connect_gpio_out(kGsiOutI8259, i, accel_gsi_lines_.back().get());
+    }
+  } else {
+    // The master's INT goes to the CPU once there is one.
+    auto pics = i8259_init(*isa_bus_, nullptr, "pic-master", "pic-slave");
+    if (!pics.ok()) return pics.error();
+    pics_ = pics.value();
+    for (int i = 0; i < kIsaNumIrqs; ++i) gsi_->connect_gpio_out(kGsiOutI8259, i, pics_.irqs[i]);
 
-  auto pit = isa_create_simple(*isa_bus_, kTypeI8254, {}, "pit",
-                               [this](Device& d) { d.connect_gpio_out("", 0, isa_bus_->irq(0)); });
-  if (!pit.ok()) return pit.error();
-  auto* pit_dev = static_cast<I8254*>(pit.value());
-  auto spk = isa_create_simple(*isa_bus_, kTypeSpeakerPort, {}, "pcspk", [pit_dev](Device& d) {
-    static_cast<SpeakerPort&>(d).set_pit(pit_dev);
-  });
-  if (!spk.ok()) return spk.error();
+    auto pit = isa_create_simple(*isa_bus_, kTypeI8254, {}, "pit", [this](Device& d) {
+      d.connect_gpio_out("", 0, isa_bus_->irq(0));
+    });
+    if (!pit.ok()) return pit.error();
+    auto* pit_dev = static_cast<I8254*>(pit.value());
+    auto spk = isa_create_simple(*isa_bus_, kTypeSpeakerPort, {}, "pcspk", [pit_dev](Device& d) {
+      static_cast<SpeakerPort&>(d).set_pit(pit_dev);
+    });
+    if (!spk.ok()) return spk.error();
+  }
 
   auto rtc = isa_create_simple(*isa_bus_, kTypeMc146818Rtc, {}, "rtc");
   if (!rtc.ok()) return rtc.error();

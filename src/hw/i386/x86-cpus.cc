@@ -4,6 +4,8 @@
 #include "hw/core/sysbus.h"
 #include "hw/i386/pc-gsi.h"
 #include "hw/i386/pc.h"
+#include "system/accel-irq.h"
+#include "system/cpus.h"
 #include "target/i386/cpu-models.h"
 
 namespace machina {
@@ -53,19 +55,30 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
       !s.ok())
     return s;
 
-  // The 8259's INT goes to the boot CPU's LINT0; its acknowledge gives ExtINT vectors.
-  I8259* pic = &machine.pic_master();
-  Apic* bsp_apic = apics_.front();
-  bsp_apic->set_extint_acknowledge([pic] { return pic_read_irq(*pic); });
-  pic->connect_gpio_out("", 0, bsp_apic->gpio_in("", 0));  // LINT0
+  if (accel_kernel_irqchip()) {
+    // KVM's I/O APIC and local APICs (the local APIC models stay for the CPUs' APIC base and
+    // IDs, unreached: KVM handles their page and the APIC bus goes to KVM_SIGNAL_MSI). The GSI
+    // fan-out's I/O APIC pins 16-23 are GSI 16-23 (0-15 go through its 8259 outputs, pc_q35.cc).
+    for (int n = kIsaNumIrqs; n < kIoapicPins; n++) {
+      accel_gsi_lines_.push_back(std::make_unique<IrqLine>(
+          [](int g, int level) { accel_set_gsi(unsigned(g), level); }, n));
+      machine.gsi().connect_gpio_out(kGsiOutIoapic, n, accel_gsi_lines_.back().get());
+    }
+  } else {
+    // The 8259's INT goes to the boot CPU's LINT0; its acknowledge gives ExtINT vectors.
+    I8259* pic = &machine.pic_master();
+    Apic* bsp_apic = apics_.front();
+    bsp_apic->set_extint_acknowledge([pic] { return pic_read_irq(*pic); });
+    pic->connect_gpio_out("", 0, bsp_apic->gpio_in("", 0));  // LINT0
 
-  auto io = sysbus_create(kTypeIoapic, "ioapic");
-  if (!io.ok()) return io.error();
-  ioapic_ = static_cast<IoApic*>(io.value());
-  if (Status s = get_system_memory()->add_subregion(kIoapicDefaultBase, ioapic_->mmio()); !s.ok())
-    return s;
-  for (int n = 0; n < kIoapicPins; n++)
-    machine.gsi().connect_gpio_out(kGsiOutIoapic, n, ioapic_->gpio_in("", n));
+    auto io = sysbus_create(kTypeIoapic, "ioapic");
+    if (!io.ok()) return io.error();
+    ioapic_ = static_cast<IoApic*>(io.value());
+    if (Status s = get_system_memory()->add_subregion(kIoapicDefaultBase, ioapic_->mmio()); !s.ok())
+      return s;
+    for (int n = 0; n < kIoapicPins; n++)
+      machine.gsi().connect_gpio_out(kGsiOutIoapic, n, ioapic_->gpio_in("", n));
+  }
 
   for (x86::X86Cpu* cpu : cpus_) {
     auto v = accel_create_vcpu(*cpu);

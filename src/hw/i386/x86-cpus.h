@@ -26,19 +26,21 @@ class X86Cpus {
 
   // Creates `count` CPUs of `model` ("" = default) at /machine/unattached/device[N] with their
   // APICs (child "lapic"), maps the xAPIC page, creates the I/O APIC at /machine/ioapic on the
-  // GSI fan-out and connects the 8259 pair to the boot CPU. Errors: unknown model (as QEMU:
-  // "unable to find CPU model 'x'"), bad count.
+  // GSI fan-out and connects the 8259 pair to the boot CPU — or, with KVM's irqchip
+  // (accel_kernel_irqchip), sends GSI 16-23 to it instead of creating an I/O APIC. Errors:
+  // unknown model (as QEMU: "unable to find CPU model 'x'"), bad count.
   Status init(PcMachine& machine, unsigned count, const std::string& model);
 
   x86::X86Cpu& bsp() { return *cpus_.front(); }
   const std::vector<x86::X86Cpu*>& cpus() const { return cpus_; }
-  IoApic* ioapic() { return ioapic_; }
+  IoApic* ioapic() { return ioapic_; }  // nullptr with KVM's irqchip
 
  private:
   std::vector<x86::X86Cpu*> cpus_;
   std::vector<Apic*> apics_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   IoApic* ioapic_ = nullptr;
+  std::vector<std::unique_ptr<IrqLine>> accel_gsi_lines_;
 };
 
 }  // namespace machina

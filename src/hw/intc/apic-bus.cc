@@ -98,7 +98,24 @@ const std::vector<Apic*>& apic_bus_apics() {
   return registry();
 }
 
+namespace {
+
+std::function<void(const ApicMessage&)>& delivery_override() {
+  static auto* fn = new std::function<void(const ApicMessage&)>;
+  return *fn;
+}
+
+}  // namespace
+
+void apic_bus_set_delivery_override(std::function<void(const ApicMessage&)> fn) {
+  delivery_override() = std::move(fn);
+}
+
 void apic_bus_deliver(const ApicMessage& msg) {
+  if (auto& fn = delivery_override()) {
+    fn(msg);
+    return;
+  }
   deliver(msg, nullptr, ApicShorthand::None);
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "qapi/error.h"
@@ -65,6 +66,9 @@ const std::vector<Apic*>& apic_bus_apics();
 
 // Delivers `msg` to the local APICs its destination selects.
 void apic_bus_deliver(const ApicMessage& msg);
+// When the local APICs are not machina's (KVM's in-kernel irqchip), every message delivered
+// (apic_bus_deliver, apic_deliver_msi) goes to `fn` instead. nullptr: machina's models again.
+void apic_bus_set_delivery_override(std::function<void(const ApicMessage&)> fn);
 // An IPI sent by `source` through its ICR: `shorthand` None uses msg's destination.
 void apic_bus_send_ipi(Apic& source, ApicShorthand shorthand, const ApicMessage& msg);
 

@@ -91,6 +91,8 @@ void VirtioPciProxy::legacy_write(uint64_t addr, uint64_t value, unsigned size) 
     case virtio::kLegacyQueuePfn: {
       uint64_t pa = uint64_t(uint32_t(value)) << virtio::kLegacyQueueAddrShift;
       if (pa == 0) {
+        stop_ioeventfd();
+        release_irqfds();
         vdev_->set_status(0);
         pci_reset();
         update_isr();
@@ -115,7 +117,12 @@ void VirtioPciProxy::legacy_write(uint64_t addr, uint64_t value, unsigned size) 
       break;
     case virtio::kLegacyStatus: {
       uint8_t status = uint8_t(value);
+      if (!(status & virtio::kStatusDriverOk)) {
+        stop_ioeventfd();
+        release_irqfds();
+      }
       vdev_->set_status(status, /*legacy=*/true);
+      if (vdev_->driver_ok()) start_ioeventfd();
       if (status == 0) {
         pci_reset();
         update_isr();

@@ -58,6 +58,8 @@ void VirtioPciProxy::class_init(ObjectClass& oc) {
       OnOffAuto::Auto, "on/off/auto"));
   dc.add_property(prop::boolean<VirtioPciProxy>("disable-modern", &VirtioPciProxy::disable_modern_,
                                                 false, "on/off"));
+  dc.add_property(
+      prop::boolean<VirtioPciProxy>("ioeventfd", &VirtioPciProxy::ioeventfd_, true, "on/off"));
   Property vectors =
       prop::integer<VirtioPciProxy, uint32_t>("vectors", &VirtioPciProxy::vectors_, UINT32_MAX);
   vectors.default_value.reset();  // the class default, shown by the device's own value
@@ -235,10 +237,48 @@ Status VirtioPciProxy::modern_init() {
 }
 
 void VirtioPciProxy::pci_unrealize() {
+  stop_ioeventfd();
+  release_irqfds();
   msix_uninit(*this);
 }
 
+void VirtioPciProxy::start_ioeventfd() {
+  if (!ioeventfd_ || ioeventfd_started_ || !vdev_) return;
+  MemoryTransaction tx;
+  for (unsigned n = 0; n < vdev_->num_queues(); ++n) {
+    auto e = vdev_->set_host_notifier(n, true);
+    if (!e.ok()) {
+      // Kicks of this queue go through the notify region's callbacks, as without ioeventfd.
+      log_mask(LOG_GUEST_ERROR, vdev_->virtio_name() + ": no host notifier for queue " +
+                                    std::to_string(n) + ": " + e.message());
+      continue;
+    }
+    if (modern_) notify_.add_eventfd(n * kNotifyMultiplier, 0, false, 0, e.value());
+    if (legacy_) legacy_bar_.add_eventfd(virtio::kLegacyQueueNotify, 2, true, n, e.value());
+  }
+  ioeventfd_started_ = true;
+}
+
+void VirtioPciProxy::stop_ioeventfd() {
+  if (!ioeventfd_started_) return;
+  ioeventfd_started_ = false;
+  {
+    // Withdrawn from the memory map first (the accelerator stops catching the writes), then
+    // unwatched: a kick in between is still in the notifier and is not lost.
+    MemoryTransaction tx;
+    for (unsigned n = 0; n < vdev_->num_queues(); ++n) {
+      const EventNotifier* e = vdev_->host_notifier(n);
+      if (!e) continue;
+      if (modern_) notify_.del_eventfd(n * kNotifyMultiplier, 0, false, 0, e);
+      if (legacy_) legacy_bar_.del_eventfd(virtio::kLegacyQueueNotify, 2, true, n, e);
+    }
+  }
+  for (unsigned n = 0; n < vdev_->num_queues(); ++n) (void)vdev_->set_host_notifier(n, false);
+}
+
 void VirtioPciProxy::pci_reset() {
+  stop_ioeventfd();
+  release_irqfds();
   dfselect_ = gfselect_ = 0;
   queue_select_ = 0;
 }
@@ -324,7 +364,12 @@ void VirtioPciProxy::common_write(uint64_t addr, uint64_t value, unsigned size) 
       vdev_->set_config_vector(check_vector(uint16_t(value)));
       break;
     case virtio::kCommonStatus:
+      if (!(value & virtio::kStatusDriverOk)) {
+        stop_ioeventfd();
+        release_irqfds();
+      }
       vdev_->set_status(uint8_t(value));
+      if (vdev_->driver_ok()) start_ioeventfd();
       if (value == 0) update_isr();
       break;
     case virtio::kCommonQSelect:
@@ -368,7 +413,7 @@ void VirtioPciProxy::common_write(uint64_t addr, uint64_t value, unsigned size) 
 
 void VirtioPciProxy::notify_vector(uint16_t vector) {
   if (msix_enabled(*this)) {
-    if (vector != virtio::kNoVector) msix_notify(*this, vector);
+    if (vector != virtio::kNoVector && !notify_through_irqfd(vector)) msix_notify(*this, vector);
     return;
   }
   update_isr();

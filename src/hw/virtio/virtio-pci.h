@@ -19,12 +19,26 @@
 // device ID); modern only: 0x1040 + virtio device ID, revision 1. `disable-modern=on` leaves the
 // legacy interface alone; both disabled is refused (QEMU's error). With MSI-X off the ISR drives
 // INTA.
+//
+// Queue notifications (`ioeventfd=on`, the default, as QEMU): while the driver is running
+// (DRIVER_OK) each queue's notify address — queue n's word of the notify region, and the legacy
+// QUEUE_NOTIFY register when written with n — is an ioeventfd of the memory API (see
+// MemoryRegionIoeventfd) signalling the queue's host notifier (VirtioDevice::set_host_notifier).
+// An accelerator that catches such writes in the kernel (KVM) delivers the kick to the device's
+// event loop without the vCPU thread; otherwise machina's dispatch signals the same notifier.
+// They are withdrawn on reset, when DRIVER_OK is cleared, and at unrealize (the descriptors
+// close before the device is finalized); a moved or disabled BAR moves or withdraws them with
+// the region. Queue interrupts go back through irqfds where the accelerator offers them
+// (virtio-pci-irqfd.cc).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
+#include "hw/pci/msi.h"
 #include "hw/pci/pci-device.h"
 #include "hw/virtio/virtio.h"
 
@@ -52,6 +66,13 @@ class VirtioPciProxy : public PciDevice, public VirtioTransport {
   bool legacy() const { return legacy_; }
   bool modern() const { return modern_; }
   uint32_t vectors() const { return vectors_; }
+  // Interrupts raised through irqfds, and vectors bound to one now (for tests).
+  uint64_t irqfd_signals() const { return irqfd_signals_; }
+  size_t irqfd_vectors() const {
+    size_t n = 0;
+    for (const auto& [v, i] : irqfds_) n += i.notifier != nullptr;
+    return n;
+  }
 
   // VirtioTransport
   void notify_vector(uint16_t vector) override;
@@ -82,6 +103,12 @@ class VirtioPciProxy : public PciDevice, public VirtioTransport {
   uint64_t legacy_read(uint64_t addr, unsigned size);
   void legacy_write(uint64_t addr, uint64_t value, unsigned size);
   uint32_t legacy_config_offset() const;
+  // Host notifiers as ioeventfds on the notify addresses (see above).
+  void start_ioeventfd();
+  void stop_ioeventfd();
+  // Queue interrupts through irqfds (virtio-pci-irqfd.cc): true if `vector` was raised that way.
+  bool notify_through_irqfd(uint16_t vector);
+  void release_irqfds();
   uint64_t bar_window_read(uint8_t bar, uint32_t offset, unsigned len);
   void bar_window_write(uint8_t bar, uint32_t offset, uint32_t value, unsigned len);
 
@@ -95,6 +122,15 @@ class VirtioPciProxy : public PciDevice, public VirtioTransport {
   uint32_t dfselect_ = 0, gfselect_ = 0;
   uint16_t queue_select_ = 0;
   uint8_t pci_cfg_cap_ = 0;
+  bool ioeventfd_ = true;  // the `ioeventfd` property
+  bool ioeventfd_started_ = false;
+  struct IrqfdVector {
+    std::shared_ptr<EventNotifier> notifier;  // null: this vector cannot use an irqfd
+    int route = -1;
+    MsiMessage msg;
+  };
+  std::map<uint16_t, IrqfdVector> irqfds_;
+  uint64_t irqfd_signals_ = 0;
 };
 
 }  // namespace machina

@@ -15,8 +15,13 @@ struct VirtioDevice::QueueSlot {
           if (dev->broken_ || !dev->driver_ok() || !vq->ready()) return;
           handler(*vq);
         }) {}
+  ~QueueSlot() {
+    if (host_notifier) dev_loop->remove_fd_handler(host_notifier->fd());
+  }
   std::function<void(VirtQueue&)> handler;
   BottomHalf bh;
+  std::shared_ptr<EventNotifier> host_notifier;
+  MainLoop* dev_loop = nullptr;  // the loop watching host_notifier
 };
 
 namespace {
@@ -129,6 +134,41 @@ void VirtioDevice::queue_notify(unsigned n) {
     return;
   }
   slots_[n]->bh.schedule();
+}
+
+Result<std::shared_ptr<EventNotifier>> VirtioDevice::set_host_notifier(unsigned n, bool on) {
+  if (n >= slots_.size()) return generic_error("virtio: no queue " + std::to_string(n));
+  QueueSlot& slot = *slots_[n];
+  if (!on) {
+    std::shared_ptr<EventNotifier> e = std::move(slot.host_notifier);
+    if (!e) return e;
+    slot.dev_loop->remove_fd_handler(e->fd());
+    slot.dev_loop = nullptr;
+    if (e->test_and_clear()) slot.bh.schedule();  // a kick that came before the switch
+    return std::shared_ptr<EventNotifier>();
+  }
+  if (slot.host_notifier) return slot.host_notifier;
+  auto e = EventNotifier::create();
+  if (!e.ok()) return e;
+  MainLoop& loop = handler_loop();
+  EventNotifier* raw = e.value().get();
+  Status st = loop.set_fd_handler(
+      raw->fd(),
+      [this, n, raw] {
+        // Runs on the loop, under the big lock, while the notifier is still this queue's.
+        if (!raw->test_and_clear()) return;
+        host_notifier_kicks_++;
+        slots_[n]->bh.schedule();
+      },
+      nullptr);
+  if (!st.ok()) return st.error();
+  slot.host_notifier = e.value();
+  slot.dev_loop = &loop;
+  return e;
+}
+
+const EventNotifier* VirtioDevice::host_notifier(unsigned n) const {
+  return n < slots_.size() ? slots_[n]->host_notifier.get() : nullptr;
 }
 
 uint8_t VirtioDevice::isr_read_and_clear() {

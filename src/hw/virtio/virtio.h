@@ -22,6 +22,7 @@
 #include "hw/core/qdev.h"
 #include "hw/virtio/virtio-regs.h"
 #include "hw/virtio/virtqueue.h"
+#include "util/event_notifier.h"
 #include "util/main-loop.h"
 
 namespace machina {
@@ -116,6 +117,16 @@ class VirtioDevice : public Device {
   void queue_notify(unsigned n);
   // Where the queue handlers run.
   MainLoop& handler_loop() const { return handler_loop_ ? *handler_loop_ : main_loop(); }
+  // The host notifier of queue n (QEMU's virtio_queue_set_host_notifier_fd_handler): an eventfd
+  // the transport hands to the memory API as the queue's notify address (ioeventfd), watched by
+  // handler_loop(), whose kicks run the queue's handler. Off: the loop stops watching it, a kick
+  // already in it is not lost (the handler is scheduled), and the device drops it (the
+  // descriptor closes once no memory view holds it). Big lock held.
+  Result<std::shared_ptr<EventNotifier>> set_host_notifier(unsigned n, bool on);
+  // Queue n's host notifier while it is on, else nullptr.
+  const EventNotifier* host_notifier(unsigned n) const;
+  // Kicks that arrived through host notifiers (for tests).
+  uint64_t host_notifier_kicks() const { return host_notifier_kicks_; }
 
   // --- interrupts
   uint16_t config_vector() const { return config_vector_; }
@@ -167,6 +178,7 @@ class VirtioDevice : public Device {
   bool broken_ = false;
   std::vector<uint8_t> config_;
   MainLoop* handler_loop_ = nullptr;  // null: the main loop
+  uint64_t host_notifier_kicks_ = 0;
 };
 
 }  // namespace machina

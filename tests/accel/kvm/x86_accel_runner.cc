@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -12,13 +13,22 @@
 #include "guest/x86/accel.h"
 #include "guest/x86/mailbox.h"
 #include "hw/core/qdev-monitor.h"
+#include "hw/core/sysbus.h"
 #include "hw/i386/x86-direct-boot.h"
 #include "hw/intc/apic-bus.h"
 #include "hw/intc/apic.h"
+#include "hw/intc/ioapic.h"
 #include "hw/misc/testdev.h"
+#include "hw/pci-host/q35.h"
+#include "hw/pci/pci-device.h"
+#include "hw/virtio/virtio-pci.h"
+#include "system/accel-irq.h"
 #include "system/cpus.h"
+#include "system/memory_epoch.h"
 #include "system/runstate.h"
 #include "target/i386/x86-cpu.h"
+#include "util/bql.h"
+#include "util/main-loop.h"
 #include "util/qemu-timer.h"
 
 namespace machina::test {
@@ -49,10 +59,17 @@ MemoryRegionOps ops_of(std::function<uint64_t(uint64_t, unsigned)> rd,
 
 }  // namespace
 
+std::string kvm_irqchip_mode() {
+  const char* m = std::getenv("MACHINA_TEST_KVM_IRQCHIP");
+  return m && *m ? m : "off";
+}
+
 std::string X86AccelRunner::unavailable_reason(const std::string& accel) {
   if (accel != "kvm") return "";
   if (kvm::kvm_enabled()) return "";
-  Status s = kvm::kvm_init(QemuOpts{});
+  QemuOpts props;
+  props.opts.push_back({"kernel-irqchip", kvm_irqchip_mode()});
+  Status s = kvm::kvm_init(props);
   if (!s.ok()) return "KVM is unusable on this host: " + s.message();
   return "";
 }
@@ -121,6 +138,8 @@ X86AccelRunner::X86AccelRunner(std::string accel) : accel_(std::move(accel)) {
 }
 
 X86AccelRunner::~X86AccelRunner() {
+  remove_virtio();
+  if (pci_host_) pci_host_->unparent();
   if (gpio_) gpio_->unparent();
   MemoryTransaction t;
   (void)get_system_memory()->del_subregion(&mmio_);
@@ -132,6 +151,54 @@ X86AccelRunner::~X86AccelRunner() {
   (void)get_system_memory()->del_subregion(&ram_);
   set_current_accel("none");
   virtual_clock_pause();
+}
+
+Status X86AccelRunner::add_virtio_rng(bool ioeventfd) {
+  BqlGuard bql;
+  if (!pci_host_) {
+    auto h = q35_host_create(kRamSize, 0);
+    if (!h.ok()) return h.error();
+    pci_host_ = h.value();
+  }
+  DeviceOptions o;
+  o.driver = "virtio-rng-pci";
+  o.id = "accel-virtio";
+  o.bus = "pcie.0";
+  o.props = {{"addr", json("2.0")}, {"ioeventfd", json(ioeventfd ? "on" : "off")}};
+  auto d = qdev_device_add(o);
+  if (!d.ok()) return d.status();
+  virtio_pci_ = d.value();
+  auto* pci = static_cast<PciDevice*>(virtio_pci_);
+  // What firmware leaves behind: the BARs placed, decoding and bus mastering on, MSI-X enabled.
+  pci->config_write(0x10, ACC_VIRTIO_LEGACY, 4);  // BAR 0 (I/O)
+  pci->config_write(0x14, ACC_VIRTIO_MSIX, 4);    // BAR 1 (32-bit memory)
+  pci->config_write(0x20, ACC_VIRTIO_BAR, 4);     // BAR 4 (64-bit memory), low
+  pci->config_write(0x24, 0, 4);                  // and high
+  pci->config_write(0x04, 0x7, 2);                // I/O, memory, bus master
+  for (uint32_t cap = pci->config_read(0x34, 1) & 0xfc, n = 0; cap && n < 48; n++) {
+    if ((pci->config_read(cap, 1) & 0xff) == 0x11) {  // MSI-X: enable
+      pci->config_write(cap + 2, pci->config_read(cap + 2, 2) | 0x8000, 2);
+      return Status::Ok();
+    }
+    cap = pci->config_read(cap + 1, 1) & 0xfc;
+  }
+  return generic_error("virtio-rng-pci has no MSI-X capability");
+}
+
+VirtioDevice* X86AccelRunner::virtio_backend() const {
+  auto* p = dynamic_cast<VirtioPciProxy*>(virtio_pci_);
+  return p ? p->vdev() : nullptr;
+}
+
+void X86AccelRunner::remove_virtio() {
+  if (!virtio_pci_) return;
+  {
+    BqlGuard bql;
+    virtio_pci_->unparent();
+    virtio_pci_ = nullptr;
+  }
+  // The memory views that mapped its regions hold it until no access can still see them.
+  (void)epoch_drain();
 }
 
 uint64_t X86AccelRunner::port_read(uint64_t addr, unsigned size) {
@@ -182,6 +249,17 @@ void X86AccelRunner::mmio_write(uint64_t addr, uint64_t v, unsigned size) {
     m.dest = 0;
     m.vector = static_cast<uint8_t>(v);
     apic_bus_deliver(m);
+  } else if (addr == 0x28) {
+    set_gsi(static_cast<unsigned>(v & 0xff), static_cast<int>((v >> 8) & 1));
+  }
+}
+
+void X86AccelRunner::set_gsi(unsigned gsi, int level) {
+  if (gsi >= kIoapicPins) return;
+  if (ioapic_) {
+    ioapic_->gpio_in("", gsi == 0 ? 2 : int(gsi))->set(level);
+  } else {
+    accel_set_gsi(gsi, level);  // KVM_IRQ_LINE: KVM's routes put GSI 0 on pin 2 too
   }
 }
 
@@ -255,8 +333,10 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
     o.explanation = "could not create the qemu64 CPU";
     return o;
   }
-  // The CPU's local APIC, wired as the PC wires it (hw/i386/x86-cpus.cc).
-  {
+  // The CPU's local APIC, wired as the PC wires it (hw/i386/x86-cpus.cc) — unless it is KVM's
+  // (kernel-irqchip=on), which handles its page at 0xfee00000 and takes the APIC bus's messages.
+  bool own_apic = !(accel_ == "kvm" && kvm::kvm_irqchip_in_kernel());
+  if (own_apic) {
     auto a = object_new(kTypeApic);
     if (!a.ok()) {
       o.explanation = a.message();
@@ -274,6 +354,18 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
       return o;
     }
     cpu->set_local_interrupt_controller(apic_);
+    // And an I/O APIC for the board lines (+0x28).
+    auto io = sysbus_create(kTypeIoapic, "accel-test-ioapic");
+    if (!io.ok()) {
+      o.explanation = "I/O APIC: " + io.message();
+      return o;
+    }
+    ioapic_ = static_cast<IoApic*>(io.value());
+    if (Status s = get_system_memory()->add_subregion(kIoapicDefaultBase, ioapic_->mmio());
+        !s.ok()) {
+      o.explanation = "I/O APIC: " + s.message();
+      return o;
+    }
   }
   // The one description of the 64-bit entry state, whichever accelerator loads it.
   cpu->enter_long_mode(st.cr3, st.gdt_base, st.gdt_limit, st.entry, st.zero_page);
@@ -304,16 +396,24 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
       o.stop = "timeout";
       break;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    // The devices' work (virtio queue handlers, their backends) runs on the main loop.
+    main_loop().run_once(200 * 1000);
   }
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   vcpu.value()->pause();
   o.rip = cpu->state().rip;
   vcpu.value().reset();
-  (void)get_system_memory()->del_subregion(apic_->mmio());
-  cpu->set_local_interrupt_controller(nullptr);
-  apic_->unparent();
-  apic_ = nullptr;
+  if (ioapic_) {
+    (void)get_system_memory()->del_subregion(ioapic_->mmio());
+    ioapic_->unparent();
+    ioapic_ = nullptr;
+  }
+  if (apic_) {
+    (void)get_system_memory()->del_subregion(apic_->mmio());
+    cpu->set_local_interrupt_controller(nullptr);
+    apic_->unparent();
+    apic_ = nullptr;
+  }
   set_no_reboot(false);
   o.started = mailbox(GT_MB_MAGIC) == GT_MAGIC_VALUE;
   o.reported = reported_;

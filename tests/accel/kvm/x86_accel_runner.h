@@ -18,6 +18,8 @@
 namespace machina {
 class Device;
 class Apic;
+class VirtioDevice;
+class IoApic;
 }  // namespace machina
 
 namespace machina::test {
@@ -50,6 +52,16 @@ class X86AccelRunner {
   AccelOutcome run(const std::string& name, const std::string& cmdline = "",
                    int timeout_ms = 60000);
 
+  // Adds the q35 PCI host and a virtio-rng-pci set up as accel.h describes (before run()).
+  // `ioeventfd`: the device's property (off: every kick is an exit dispatched by machina).
+  Status add_virtio_rng(bool ioeventfd = true);
+  // The virtio-rng-pci (nullptr without add_virtio_rng) and its virtio backend.
+  Device* virtio_pci() const { return virtio_pci_; }
+  VirtioDevice* virtio_backend() const;
+  // Removes the virtio device (as device_del would, once the guest let it go): unrealized and
+  // finalized before this returns.
+  void remove_virtio();
+
   const uint8_t* ram() const { return ram_.host_ptr(); }
   // How many times the guest moved the RAM window.
   unsigned moves() const { return moves_; }
@@ -64,12 +76,16 @@ class X86AccelRunner {
   uint64_t mmio_read(uint64_t addr, unsigned size);
   void mmio_write(uint64_t addr, uint64_t v, unsigned size);
   void move_window(bool to_b);
+  void set_gsi(unsigned gsi, int level);
 
   std::string accel_;
   MemoryRegion ram_, rom_, window_;
   MemoryRegion debug_exit_, debugcon_, ports_, mmio_;
   Device* gpio_ = nullptr;
+  Device* pci_host_ = nullptr;
+  Device* virtio_pci_ = nullptr;
   Apic* apic_ = nullptr;
+  IoApic* ioapic_ = nullptr;  // machina's, when the irqchip is not KVM's
   std::string console_;
   std::string setup_error_;
   bool ran_ = false;
@@ -84,5 +100,8 @@ class X86AccelRunner {
 };
 
 std::string x86_guest_dir();
+// kernel-irqchip for the KVM cases: MACHINA_TEST_KVM_IRQCHIP (on or off; default off). One VM
+// per process, so the test list runs once per mode (two ctest entries).
+std::string kvm_irqchip_mode();
 
 }  // namespace machina::test

@@ -13,10 +13,20 @@
  *   +0x18 read: accesses to the block so far
  *   +0x20 write: a fixed interrupt of that vector to the CPU's local APIC (APIC ID 0, which the
  *         runner maps at 0xfee00000)
+ *   +0x28 write: GSI (bits 7:0) to level (bit 8), as a PC's board line: an I/O APIC at
+ *         0xfec00000 (machina's model, or KVM's with kernel-irqchip=on) takes GSI n on pin n, but
+ *         GSI 0 on pin 2 (the interrupt source override)
  * ROM at ACC_ROM (64 KiB): qword i holds ACC_ROM_WORD(i); guest writes are ignored.
  * RAM window (64 KiB) at ACC_WIN_A or ACC_WIN_B: starts at A with ACC_WIN_MAGIC in qword 0;
  * where it is not, reads float high (all-ones).
  * machina-testdev-gpio at 0xf200: +4 keeps the last byte written.
+ *
+ * virtio (only when the runner is asked for it: X86AccelRunner::add_virtio_rng): a q35 PCI
+ * host with a virtio-rng-pci at 00:02.0 set up as firmware leaves it — the modern BAR 4 at
+ * ACC_VIRTIO_BAR (common config +0, ISR +0x1000, device config +0x2000, notify +0x3000, queue n
+ * at +n*4), the MSI-X BAR 1 at ACC_VIRTIO_MSIX, the legacy I/O BAR 0 at ACC_VIRTIO_LEGACY, I/O,
+ * memory and bus mastering on, MSI-X enabled (entries still masked). The driver's work is the
+ * guest's.
  */
 #ifndef MACHINA_TESTS_GUEST_X86_ACCEL_H
 #define MACHINA_TESTS_GUEST_X86_ACCEL_H
@@ -32,5 +42,9 @@
 #define ACC_WIN_MAGIC 0x574f444e4957 /* "WINDOW" */
 #define ACC_UNASSIGNED 0x0c000000
 #define ACC_GPIO_OUT 0xf204
+#define ACC_VIRTIO_BAR 0x0d000000
+#define ACC_VIRTIO_NOTIFY (ACC_VIRTIO_BAR + 0x3000)
+#define ACC_VIRTIO_MSIX 0x0d100000
+#define ACC_VIRTIO_LEGACY 0xc000
 
 #endif

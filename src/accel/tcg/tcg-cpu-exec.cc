@@ -203,31 +203,19 @@ ExitReason CpuExec::run(uint64_t budget) {
       if (TcgTurn::get().contended()) return ExitReason::Yield;
     }
 
-    if (code_mode(env_) != CodeMode::k64) {
-      // 16- and 32-bit code (an application processor's start-up, firmware-like code) runs one
-      // instruction at a time, without translation blocks.
-      prev_ = nullptr;
-      env_.irq_shadow = false;
-      const DecodedInsn* insn = fetch_slow(&scratch);
-      StepResult r = StepResult::Exception;
-      if (insn) {
-        r = execute(env_, mmu_, *insn);
-        icount_++;
-      }
-      if (!finish(r)) return ExitReason::TripleFault;
-      continue;
-    }
-
-    unsigned avail;
+    unsigned avail = 0;
     uint64_t paddr;
-    const uint8_t* host;
-    const TranslationBlock* tb = block_at_rip(&host, &avail, &paddr);
+    const uint8_t* host = nullptr;
+    // 16- and 32-bit code (an application processor's start-up) has no translation blocks.
+    bool legacy = code_mode(env_) != CodeMode::k64;
+    const TranslationBlock* tb = legacy ? nullptr : block_at_rip(&host, &avail, &paddr);
     prev_ = tb;
     if (!tb) {
-      // One instruction on its own: across a page boundary, outside RAM, or a fetch fault.
+      // One instruction on its own: 16- or 32-bit code, across a page boundary, outside RAM, or
+      // a fetch fault.
       env_.irq_shadow = false;
       const DecodedInsn* insn = nullptr;
-      if (host || avail != 0) insn = fetch_slow(&scratch);
+      if (legacy || host || avail != 0) insn = fetch_slow(&scratch);
       StepResult r = StepResult::Exception;
       if (insn) {
         r = execute(env_, mmu_, *insn);

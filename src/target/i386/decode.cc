@@ -227,6 +227,10 @@ constexpr uint8_t kModrm16Index[8] = {kSI, kDI, kSI, kDI, kSI, kDI, kNoReg, kNoR
 
 }  // namespace
 
+bool legacy_only_opcode(unsigned opcode) {
+  return opcode < 0x100 && legacy_only_info(static_cast<uint8_t>(opcode)).valid;
+}
+
 DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out, CodeMode mode) {
   DecodedInsn d;
   const bool mode64 = mode == CodeMode::k64;

@@ -43,4 +43,9 @@ enum class DecodeStatus { Ok, Truncated, Invalid };
 DecodeStatus decode(const uint8_t* bytes, unsigned avail, DecodedInsn* out,
                     CodeMode mode = CodeMode::k64);
 
+// Whether `opcode` (a DecodedInsn::opcode) exists only outside 64-bit mode (PUSH/POP of ES, CS,
+// SS and DS, the one-byte INC/DEC, PUSHA/POPA, BOUND, ARPL, LES/LDS, far CALL/JMP ptr, INTO,
+// AAM/AAD, SALC, the BCD adjustments, 0x82) or means something else there.
+bool legacy_only_opcode(unsigned opcode);
+
 }  // namespace machina::x86

@@ -268,7 +268,6 @@ class Exec {
   StepResult cmpxchg_wide();  // 0F C7 /1: CMPXCHG8B / CMPXCHG16B
   // interp-legacy.cc: the opcodes of 16- and 32-bit code segments only (PUSH/POP Sreg, INC/DEC
   // r, PUSHA/POPA, far CALL/JMP ptr, INTO, AAM/AAD, SALC, ...).
-  static bool legacy_only(unsigned opcode);
   StepResult legacy_op();
   // Far JMP/CALL to selector:offset (ptr16:16/32 or m16:16/32/64): real mode, or a code segment
   // of the same privilege in protected or long mode.

@@ -8,34 +8,6 @@
 
 namespace machina::x86 {
 
-bool Exec::legacy_only(unsigned opcode) {
-  switch (opcode) {
-    case 0x06:
-    case 0x07:
-    case 0x0e:
-    case 0x16:
-    case 0x17:
-    case 0x1e:
-    case 0x1f:
-    case 0x27:
-    case 0x2f:
-    case 0x37:
-    case 0x3f:
-    case 0x40 ... 0x4f:
-    case 0x60 ... 0x62:
-    case 0x9a:
-    case 0xc4:
-    case 0xc5:
-    case 0xce:
-    case 0xd4:
-    case 0xd5:
-    case 0xd6:
-    case 0xea:
-      return true;
-  }
-  return false;
-}
-
 StepResult Exec::far_jump(uint16_t sel, uint64_t offset, bool call) {
   unsigned sz = d_.opsize;
   if (!d_.legacy && sz == 4) offset &= 0xffffffffu;
@@ -132,6 +104,10 @@ StepResult Exec::legacy_op() {
     case 0xd6:  // SALC
       set_reg(RAX, 1, s_.cf() ? 0xff : 0);
       return StepResult::Ok;
+    case 0x82:  // an alias of 0x80 (group 1, byte operands)
+      return one_byte();
+    case 0x63:  // ARPL: not implemented
+      return ud();
     case 0x27:    // DAA
     case 0x2f: {  // DAS
       uint64_t f = s_.arith_flags();

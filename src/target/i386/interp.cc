@@ -559,7 +559,7 @@ StepResult Exec::run() {
   LazyFlags saved_cc;
   if (mem_operand) saved_cc = s_.cc;
   StepResult r;
-  if (d_.legacy && legacy_only(op))
+  if (d_.legacy && legacy_only_opcode(op))
     r = legacy_op();
   else if (op >= 0x100)
     r = two_byte();
@@ -594,7 +594,6 @@ StepResult Exec::one_byte() {
       break;
     }
     case 0x63:
-      if (d_.legacy) return ud();  // ARPL: not implemented
       if (!read_rm(4, &b)) return result_;
       set_reg(d_.reg, size, size == 8 ? static_cast<uint64_t>(sext(b, 4)) : b);
       break;
@@ -617,7 +616,7 @@ StepResult Exec::one_byte() {
       break;
     case 0x80:
     case 0x81:
-    case 0x82:
+    case 0x82:  // outside 64-bit mode
     case 0x83: {
       unsigned sz = op == 0x80 || op == 0x82 ? 1 : size;
       if (!read_rm(sz, &a)) return result_;

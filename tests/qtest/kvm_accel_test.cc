@@ -93,6 +93,39 @@ TEST(KvmAccelTest, QueryKvmTellsTheTruth) {
   EXPECT_TRUE(t.wait_exit().ok());
 }
 
+// -cpu host is KVM's: refused under the software CPU with QEMU's message, and a guest runs on it
+// under KVM.
+TEST(KvmAccelTest, CpuHostNeedsKvm) {
+  auto r = run_machina({"-M", "q35", "-accel", "tcg", "-cpu", "host", "-display", "none"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.status.describe() << r.err;
+  EXPECT_NE(r.err.find("machina: CPU model 'host' requires KVM or HVF"), std::string::npos)
+      << r.err;
+}
+
+TEST(KvmAccelTest, CpuHostRunsAGuest) {
+  std::string why = kvm_unusable();
+  if (!why.empty()) GTEST_SKIP() << why;
+  TempPath con("con");
+  RawMachine m({"-M", "q35", "-accel", "kvm", "-cpu", "host", "-m", "128M", "-display", "none",
+                "-kernel", guest("user_loop"), "-chardev", "file,id=dbg,path=" + con.str(),
+                "-device", "isa-debugcon,chardev=dbg"},
+               1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect();
+  ASSERT_NE(q, nullptr);
+  json cpus = q->execute("query-cpus-fast");
+  ASSERT_EQ(cpus["return"].size(), 1u) << cpus.dump();
+  json type =
+      q->execute("qom-get", {{"path", cpus["return"][0]["qom-path"]}, {"property", "type"}});
+  EXPECT_EQ(type["return"], "host-x86_64-cpu") << type.dump();
+  auto dots = [](const std::string& s) { return std::count(s.begin(), s.end(), '.'); };
+  EXPECT_TRUE(wait_console(
+      con.str(), [&](const std::string& s) { return s.rfind("S", 0) == 0 && dots(s) >= 5; }))
+      << "console: " << read_file(con.str()).substr(0, 200);
+  q->execute("quit");
+  EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
+}
+
 // stop/cont/system_reset/quit on a guest running at CPL 3 under KVM, with machina's interrupt
 // controllers and with KVM's (kernel-irqchip=on: q35 then has no 8259, PIT or I/O APIC model).
 class KvmIrqchipModes : public ::testing::TestWithParam<std::string> {};

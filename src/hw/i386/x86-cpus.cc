@@ -21,6 +21,8 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
     if (!model) return generic_error("unable to find CPU model '" + model_name + "'");
   }
   if (count == 0 || count > 254) return generic_error("Invalid SMP CPUs " + std::to_string(count));
+  if (model->host && current_accel() != "kvm")
+    return generic_error("CPU model '" + model->name + "' requires KVM or HVF");
   if (count > 1 && current_accel() == "kvm")
     return generic_error("-smp " + std::to_string(count) +
                          ": the KVM accelerator runs one CPU for now (application processors wait "

@@ -1,6 +1,8 @@
 // The CPU models and the CPUID leaves they answer.
 #include "target/i386/cpu-models.h"
 
+#include <cpuid.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -15,6 +17,51 @@ using namespace feat;
 const uint32_t kBaseEdx = kFPU | kPSE | kTSC | kMSR | kPAE | kCX8 | kAPIC | kSEP | kMTRR | kPGE |
                           kCMOV | kPAT | kCLFLUSH | kMMX | kFXSR | kSSE | kSSE2;
 
+// The host CPU's identity and address widths (the "host" model's table entries).
+X86CpuModel host_model() {
+  X86CpuModel m{"host",
+                "processor with all supported host features",
+                "GenuineIntel",
+                6,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                "",
+                40,
+                48};
+  static char vendor[13] = {};
+  static char brand[49] = {};
+  unsigned a, b, c, d;
+  if (__get_cpuid(0, &a, &b, &c, &d)) {
+    std::memcpy(vendor, &b, 4);
+    std::memcpy(vendor + 4, &d, 4);
+    std::memcpy(vendor + 8, &c, 4);
+    m.vendor = vendor;
+  }
+  if (__get_cpuid(1, &a, &b, &c, &d)) {
+    unsigned fam = (a >> 8) & 0xf;
+    m.family = fam == 0xf ? fam + ((a >> 20) & 0xff) : fam;
+    m.model = ((a >> 4) & 0xf) | (((a >> 16) & 0xf) << 4);
+    m.stepping = a & 0xf;
+  }
+  unsigned regs[12];
+  if (__get_cpuid(0x80000004, &regs[8], &regs[9], &regs[10], &regs[11])) {
+    __get_cpuid(0x80000002, &regs[0], &regs[1], &regs[2], &regs[3]);
+    __get_cpuid(0x80000003, &regs[4], &regs[5], &regs[6], &regs[7]);
+    std::memcpy(brand, regs, 48);
+    m.brand = brand;
+  }
+  if (__get_cpuid(0x80000008, &a, &b, &c, &d)) {
+    m.phys_bits = a & 0xff;
+    m.virt_bits = (a >> 8) & 0xff;
+  }
+  m.host = true;
+  return m;
+}
+
 std::vector<X86CpuModel> make_models() {
   return {
       {"qemu64", "QEMU Virtual CPU version 2.5+", "AuthenticAMD", 15, 107, 1, kBaseEdx,
@@ -23,6 +70,7 @@ std::vector<X86CpuModel> make_models() {
       // "base": the same identity without the hypervisor bit.
       {"base", "base CPU model type with no features enabled", "AuthenticAMD", 15, 107, 1, kBaseEdx,
        kCX16, kSYSCALL | kNX | kLM, kLAHF_LM, "QEMU Virtual CPU version 2.5+", 40, 48},
+      host_model(),
   };
 }
 

@@ -31,6 +31,9 @@ struct X86CpuModel {
   uint32_t features_1_edx, features_1_ecx, features_81_edx, features_81_ecx;
   const char* brand;  // up to 48 characters
   unsigned phys_bits, virt_bits;
+  // "host": CPUID is the accelerator's (KVM_GET_SUPPORTED_CPUID as it is), not this table's;
+  // only KVM runs it. The table gives the host's own identity and address widths.
+  bool host = false;
 };
 
 // The models machina implements, default first (qemu64).

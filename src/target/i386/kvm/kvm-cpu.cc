@@ -101,6 +101,18 @@ uint64_t CpuState::*field_of(uint32_t index) {
 
 std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t apic_id,
                                             const std::vector<kvm_cpuid_entry2>& supported) {
+  if (model.host) {
+    // -cpu host: everything KVM can run, as a hypervisor's CPU, with this CPU's APIC ID.
+    std::vector<kvm_cpuid_entry2> out = supported;
+    for (kvm_cpuid_entry2& e : out) {
+      if (e.function == 1) {
+        e.ebx = (e.ebx & 0x00ffffffu) | (apic_id << 24);
+        e.ecx |= feat::kHypervisor;
+      }
+      if (e.function == 0xb || e.function == 0x1f) e.edx = apic_id;  // x2APIC ID
+    }
+    return out;
+  }
   std::vector<kvm_cpuid_entry2> out;
   auto add_range = [&](uint32_t first) {
     uint32_t r[4];

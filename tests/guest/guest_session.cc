@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "guest/guest_accel.h"
+
 namespace machina::guest {
 
 namespace fs = std::filesystem;
@@ -31,7 +33,7 @@ GuestSession::GuestSession(GuestOptions o) : o_(std::move(o)) {
            "-M",
            "q35",
            "-accel",
-           "tcg",
+           test::guest_test_accel(),
            "-m",
            o_.memory,
            "-display",

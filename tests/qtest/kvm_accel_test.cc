@@ -126,22 +126,26 @@ TEST(KvmAccelTest, CpuHostRunsAGuest) {
   EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
 }
 
-// stop/cont/system_reset/quit on a guest running at CPL 3 under KVM, with machina's interrupt
-// controllers and with KVM's (kernel-irqchip=on: q35 then has no 8259, PIT or I/O APIC model).
+// stop/cont/system_reset/quit on a two-CPU machine whose guest runs at CPL 3 under KVM, with
+// machina's interrupt controllers and with KVM's (kernel-irqchip=on: q35 then has no 8259, PIT or
+// I/O APIC model). The second CPU waits for its start-up IPI all along, across the reset.
 class KvmIrqchipModes : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KvmIrqchipModes, StopContResetQuitARunningGuest) {
   std::string why = kvm_unusable();
   if (!why.empty()) GTEST_SKIP() << why;
   TempPath con("con");
-  RawMachine m({"-M", "q35", "-accel", "kvm,kernel-irqchip=" + GetParam(), "-m", "128M", "-display",
-                "none", "-kernel", guest("user_loop"), "-chardev", "file,id=dbg,path=" + con.str(),
-                "-device", "isa-debugcon,chardev=dbg"},
+  RawMachine m({"-M", "q35", "-accel", "kvm,kernel-irqchip=" + GetParam(), "-smp", "2", "-m",
+                "128M", "-display", "none", "-kernel", guest("user_loop"), "-chardev",
+                "file,id=dbg,path=" + con.str(), "-device", "isa-debugcon,chardev=dbg"},
                1);
   ASSERT_TRUE(m.ok()) << m.error();
   auto q = m.connect();
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->execute("query-kvm")["return"], (json{{"enabled", true}, {"present", true}}));
+  json cpus = q->execute("query-cpus-fast")["return"];
+  ASSERT_EQ(cpus.size(), 2u) << cpus.dump();
+  EXPECT_NE(cpus[0]["thread-id"], cpus[1]["thread-id"]) << "one thread per vCPU";
   bool own_models = GetParam() == "off";
   for (const char* model : {"/machine/pic-master", "/machine/pit", "/machine/ioapic"}) {
     json r = q->execute("qom-list", {{"path", model}});
@@ -180,6 +184,23 @@ INSTANTIATE_TEST_SUITE_P(Kvm, KvmIrqchipModes, ::testing::Values("off", "on"),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            return "kernel_irqchip_" + i.param;
                          });
+
+// As QEMU's, -accel kvm uses KVM's interrupt controllers unless told kernel-irqchip=off: the
+// machine then has no 8259, PIT or I/O APIC model of its own.
+TEST(KvmAccelTest, KernelIrqchipIsTheDefault) {
+  std::string why = kvm_unusable();
+  if (!why.empty()) GTEST_SKIP() << why;
+  RawMachine m({"-M", "q35", "-accel", "kvm", "-m", "128M", "-display", "none", "-S"}, 1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect();
+  ASSERT_NE(q, nullptr);
+  for (const char* model : {"/machine/pic-master", "/machine/pit", "/machine/ioapic"}) {
+    json r = q->execute("qom-list", {{"path", model}});
+    EXPECT_FALSE(r.contains("return")) << model << ": " << r.dump();
+  }
+  q->execute("quit");
+  EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
+}
 
 // Many stop/cont cycles and resets in a row: every kick gets the vCPU out of KVM_RUN and back.
 TEST(KvmAccelTest, RepeatedStopContAndReset) {

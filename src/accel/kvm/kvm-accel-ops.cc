@@ -47,6 +47,8 @@ class KvmVcpu final : public VcpuThread {
 
   void thread_main() {
     exec_->set_thread(true);
+    // With machina's local APICs, an access to the xAPIC page from this vCPU reaches its own.
+    x86::set_current_cpu_interrupt_controller(cpu_.state().lapic);
     while (park()) {
       KvmExitReason r = exec_->run();
       // The CPU object shows what the guest did (info registers, a stopped test guest).

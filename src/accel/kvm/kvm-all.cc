@@ -42,9 +42,9 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-// -accel kvm's properties; *irqchip: kernel-irqchip=on.
+// -accel kvm's properties; *irqchip: kernel-irqchip=on (the default, as QEMU's).
 Status check_props(const QemuOpts& props, bool* irqchip = nullptr) {
-  bool on = false;
+  bool on = true;
   for (const QemuOpt& o : props.opts) {
     if (o.name == "kernel-irqchip") {
       if (o.value == "off") {
@@ -120,7 +120,7 @@ Status read_msr_list(KvmState& s) {
 }
 
 Status init_locked(Globals& g, const QemuOpts& props) {
-  bool irqchip = false;
+  bool irqchip = true;
   if (Status st = check_props(props, &irqchip); !st.ok()) return st;
   auto fd = open_kvm(false);
   if (!fd.ok()) return fd.error();

@@ -128,7 +128,10 @@ void KvmCpuExec::kick() {
 
 bool KvmCpuExec::has_work() const {
   uint32_t req = cpu_.interrupt_request();
-  if (req & (x86::kCpuIrqExit | x86::kCpuIrqNmi | x86::kCpuIrqInit)) return true;
+  if (req & (x86::kCpuIrqExit | x86::kCpuIrqInit)) return true;
+  // An application processor waiting for its start-up IPI takes nothing else.
+  if (cpu_.state().wait_sipi) return req & x86::kCpuIrqSipi;
+  if (req & x86::kCpuIrqNmi) return true;
   return (req & x86::kCpuIrqHard) && if_flag_;
 }
 
@@ -137,10 +140,13 @@ Status KvmCpuExec::load_state() {
   KvmState* s = kvm_state();
   if (Status st = x86::kvm_x86_put_registers(fd_, cpu_.state(), s->msrs); !st.ok()) return st;
   if (irqchip_in_kernel_) {
-    // KVM keeps HLT (and the INIT/SIPI states) itself: a state loaded from outside (reset, a
-    // reused vCPU whose last guest halted) says whether the CPU runs.
-    kvm_mp_state mp{cpu_.state().halted ? uint32_t{KVM_MP_STATE_HALTED}
-                                        : uint32_t{KVM_MP_STATE_RUNNABLE}};
+    // KVM keeps HLT and the INIT/SIPI states itself: a state loaded from outside (reset, a
+    // reused vCPU whose last guest halted) says whether the CPU runs. An application processor
+    // after reset waits for INIT and then a start-up IPI, which KVM's local APIC delivers.
+    const x86::CpuState& env = cpu_.state();
+    kvm_mp_state mp{env.wait_sipi ? uint32_t{KVM_MP_STATE_UNINITIALIZED}
+                    : env.halted  ? uint32_t{KVM_MP_STATE_HALTED}
+                                  : uint32_t{KVM_MP_STATE_RUNNABLE}};
     int r = kvm_ioctl(fd_, KVM_SET_MP_STATE, &mp);
     if (r < 0) return generic_error(std::string("KVM_SET_MP_STATE failed: ") + std::strerror(-r));
   }
@@ -150,12 +156,18 @@ Status KvmCpuExec::load_state() {
 }
 
 Status KvmCpuExec::sync_state_from_kvm() {
+  // A state set from outside and not loaded yet (an INIT while waiting for the start-up IPI) is
+  // newer than KVM's.
+  if (cpu_.state_generation() != loaded_gen_) return Status::Ok();
   KvmState* s = kvm_state();
   if (Status st = x86::kvm_x86_get_registers(fd_, cpu_.state(), s->msrs); !st.ok()) return st;
   if (irqchip_in_kernel_) {
     kvm_mp_state mp{};
-    if (kvm_ioctl(fd_, KVM_GET_MP_STATE, &mp) == 0)
+    if (kvm_ioctl(fd_, KVM_GET_MP_STATE, &mp) == 0) {
       cpu_.state().halted = mp.mp_state == KVM_MP_STATE_HALTED;
+      cpu_.state().wait_sipi =
+          mp.mp_state == KVM_MP_STATE_UNINITIALIZED || mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
+    }
   }
   return Status::Ok();
 }
@@ -260,6 +272,15 @@ KvmExitReason KvmCpuExec::run() {
       cpu_.lower_interrupt(x86::kCpuIrqInit);
       BqlGuard bql;
       cpu_.reset_state(true);
+    }
+    if (!irqchip_in_kernel_) {
+      // machina's local APICs deliver INIT and start-up IPIs as requests (with KVM's, KVM does).
+      if (req & x86::kCpuIrqSipi) {
+        cpu_.lower_interrupt(x86::kCpuIrqSipi);
+        BqlGuard bql;
+        (void)cpu_.start_at_sipi();
+      }
+      if (env.wait_sipi) return KvmExitReason::Halted;
     }
     if (irqchip_in_kernel_ && kvm_irqchip_reset_epoch() != lapic_epoch_) {
       // The machine was reset: so is KVM's local APIC of this CPU.

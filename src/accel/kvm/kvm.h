@@ -16,11 +16,10 @@
 namespace machina::kvm {
 
 // Opens /dev/kvm and creates the VM (once per process; a second call returns the first result).
-// `props` are -accel kvm's other properties: kernel-irqchip=off (machina's own interrupt
-// controller models; still the default: the firmware's ELCR does not reach KVM's 8259 yet, and
-// no Linux guest was booted with KVM's irqchip here) or on (KVM's, see kvm_irqchip_in_kernel);
-// split is refused. Errors carry QEMU's texts ("Could not access KVM
-// kernel module: ...").
+// `props` are -accel kvm's other properties: kernel-irqchip=on (the default, as QEMU's: KVM's
+// 8259s, I/O APIC, local APICs and PIT, see kvm_irqchip_in_kernel; KVM also handles the ELCR
+// ports 0x4d0/0x4d1 itself) or off (machina's own interrupt controller models); split is refused.
+// Errors carry QEMU's texts ("Could not access KVM kernel module: ...").
 Status kvm_init(const QemuOpts& props);
 
 // Whether kvm_init succeeded (the VM exists).

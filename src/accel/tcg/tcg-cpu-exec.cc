@@ -49,14 +49,7 @@ bool CpuExec::service_interrupts(uint32_t req, bool* stop) {
   }
   if (req & kCpuIrqSipi) {
     cpu_.lower_interrupt(kCpuIrqSipi);
-    // Only a processor waiting for one takes a start-up IPI: it starts in real mode at
-    // vector * 4096 (CS = vector * 256, IP = 0).
-    if (env_.wait_sipi) {
-      env_.wait_sipi = false;
-      env_.halted = false;
-      load_real_mode_segment(env_, CS, static_cast<uint16_t>(cpu_.sipi_vector() << 8));
-      env_.rip = 0;
-    }
+    (void)cpu_.start_at_sipi();  // only a processor waiting for one takes it
     return true;
   }
   if (env_.wait_sipi) return false;

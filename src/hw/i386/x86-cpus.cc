@@ -23,10 +23,6 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
   if (count == 0 || count > 254) return generic_error("Invalid SMP CPUs " + std::to_string(count));
   if (model->host && current_accel() != "kvm")
     return generic_error("CPU model '" + model->name + "' requires KVM or HVF");
-  if (count > 1 && current_accel() == "kvm")
-    return generic_error("-smp " + std::to_string(count) +
-                         ": the KVM accelerator runs one CPU for now (application processors wait "
-                         "for their start-up IPI in the in-kernel irqchip, not supported yet)");
 
   Object* unattached = container_get("/machine/unattached");
   for (unsigned i = 0; i < count; i++) {

@@ -95,6 +95,16 @@ void X86Cpu::reset_state(bool init) {
   state_gen_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+bool X86Cpu::start_at_sipi() {
+  if (!env_.wait_sipi) return false;
+  env_.wait_sipi = false;
+  env_.halted = false;
+  load_real_mode_segment(env_, CS, static_cast<uint16_t>(sipi_vector() << 8));
+  env_.rip = 0;
+  state_gen_.fetch_add(1, std::memory_order_acq_rel);
+  return true;
+}
+
 void X86Cpu::enter_long_mode(uint64_t cr3, uint64_t gdt_base, uint16_t gdt_limit, uint64_t rip,
                              uint64_t rsi) {
   env_.cr0 = kCr0PE | kCr0MP | kCr0ET | kCr0NE | kCr0WP | kCr0AM | kCr0PG;

@@ -47,6 +47,10 @@ class X86Cpu : public Device, public CpuInterruptTarget {
   // Power-on / INIT state (SDM vol. 3, 9.1.1): real mode at F000:FFF0. `init` keeps the MSRs
   // an INIT leaves alone.
   void reset_state(bool init);
+  // A processor waiting for a start-up IPI (CpuState::wait_sipi) takes the pending one: it
+  // starts in real mode at sipi_vector() * 4096 (CS = vector * 256, IP = 0). Returns false (and
+  // changes nothing) when the CPU was not waiting: a start-up IPI is then ignored.
+  bool start_at_sipi();
 
   // Sets up 64-bit long mode as the x86-64 Linux boot protocol expects for its 64-bit entry:
   // paging with the given page-table root, flat 64-bit __BOOT_CS (0x10) / __BOOT_DS (0x18)

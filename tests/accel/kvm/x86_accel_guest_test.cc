@@ -147,6 +147,24 @@ TEST_P(X86AccelGuest, VirtioKickFromUserMode) {
   EXPECT_EQ(kvm::kvm_irqchip_stats().irqfds, irq_before.irqfds);  // the irqfd went too
 }
 
+// Two CPUs: the boot CPU starts CPU 1 with INIT and start-up IPIs through its local APIC (the
+// model, or KVM's with kernel-irqchip=on); CPU 1 runs a real-mode trampoline, is started again
+// only by INIT + start-up, and ends halted where the trampoline left it.
+TEST_P(X86AccelGuest, StartsAnApplicationProcessor) {
+  runner_->set_cpus(2);
+  AccelOutcome o = runner_->run("smp");
+  ASSERT_TRUE(o.loaded) << o.explanation;
+  EXPECT_EQ(o.value, uint32_t{GT_PASS}) << "smp on " << GetParam() << ": " << o.explanation;
+  EXPECT_EQ(o.stop, "port");
+  ASSERT_EQ(o.cpu_states.size(), 2u);
+  const x86::CpuState& ap = o.cpu_states[1];
+  EXPECT_EQ(ap.apic_id, 1u);
+  EXPECT_FALSE(ap.wait_sipi);
+  EXPECT_TRUE(ap.halted);
+  EXPECT_EQ(ap.seg[x86::CS].selector, 0x7000);  // vector 0x70
+  EXPECT_EQ(ap.cr0 & 1, 0u) << "CPU 1 runs in real mode";
+}
+
 // Board interrupt lines (GSI 5, and GSI 0 on pin 2) through an I/O APIC into user mode:
 // machina's I/O APIC model, or with kernel-irqchip=on KVM_IRQ_LINE into KVM's routes and I/O APIC.
 TEST_P(X86AccelGuest, BoardLinesThroughTheIoApic) {

@@ -61,7 +61,7 @@ MemoryRegionOps ops_of(std::function<uint64_t(uint64_t, unsigned)> rd,
 
 std::string kvm_irqchip_mode() {
   const char* m = std::getenv("MACHINA_TEST_KVM_IRQCHIP");
-  return m && *m ? m : "off";
+  return m && *m ? m : "on";
 }
 
 std::string X86AccelRunner::unavailable_reason(const std::string& accel) {
@@ -328,32 +328,42 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
   }
   o.loaded = true;
   const DirectBootState& st = boot.value();
-  auto cpu = make_object<x86::X86Cpu>(x86::x86_cpu_type_name("qemu64"));
-  if (!cpu) {
-    o.explanation = "could not create the qemu64 CPU";
-    return o;
-  }
-  // The CPU's local APIC, wired as the PC wires it (hw/i386/x86-cpus.cc) — unless it is KVM's
-  // (kernel-irqchip=on), which handles its page at 0xfee00000 and takes the APIC bus's messages.
+  // The CPUs and their local APICs, wired as the PC wires them (hw/i386/x86-cpus.cc). Only the
+  // boot CPU's APIC page is mapped: each vCPU thread reaches its own APIC through it. With KVM's
+  // local APICs (kernel-irqchip=on) the models stay unmapped, for the APIC base and the wait for
+  // the start-up IPI; KVM handles the page at 0xfee00000 and takes the APIC bus's messages.
   bool own_apic = !(accel_ == "kvm" && kvm::kvm_irqchip_in_kernel());
-  if (own_apic) {
+  std::vector<Ref<x86::X86Cpu>> cpus;
+  for (unsigned i = 0; i < cpus_; i++) {
+    auto cpu = make_object<x86::X86Cpu>(x86::x86_cpu_type_name("qemu64"));
+    if (!cpu) {
+      o.explanation = "could not create the qemu64 CPU";
+      return o;
+    }
+    cpu->set_apic_id(i);
     auto a = object_new(kTypeApic);
     if (!a.ok()) {
       o.explanation = a.message();
       return o;
     }
-    apic_ = static_cast<Apic*>(a.value().get());
-    apic_->initial_id = 0;
-    Status st = cpu->add_child("lapic", apic_);
-    apic_->set_cpu(cpu.get());
-    apic_->set_bsp(true);
-    if (st.ok()) st = apic_->realize();
-    if (st.ok()) st = get_system_memory()->add_subregion(0xfee00000, apic_->mmio(), 0x1000);
-    if (!st.ok()) {
-      o.explanation = "local APIC: " + st.message();
+    auto* apic = static_cast<Apic*>(a.value().get());
+    apic->initial_id = static_cast<uint8_t>(i);
+    Status s = cpu->add_child("lapic", apic);
+    apic->set_cpu(cpu.get());
+    apic->set_bsp(i == 0);
+    if (s.ok()) s = apic->realize();
+    if (s.ok() && own_apic && i == 0)
+      s = get_system_memory()->add_subregion(0xfee00000, apic->mmio(), 0x1000);
+    if (!s.ok()) {
+      o.explanation = "local APIC: " + s.message();
       return o;
     }
-    cpu->set_local_interrupt_controller(apic_);
+    cpu->set_local_interrupt_controller(apic);
+    cpu->reset_state(false);  // application processors now wait for their start-up IPI
+    apics_.push_back(apic);
+    cpus.push_back(std::move(cpu));
+  }
+  if (own_apic) {
     // And an I/O APIC for the board lines (+0x28).
     auto io = sysbus_create(kTypeIoapic, "accel-test-ioapic");
     if (!io.ok()) {
@@ -368,22 +378,29 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
     }
   }
   // The one description of the 64-bit entry state, whichever accelerator loads it.
-  cpu->enter_long_mode(st.cr3, st.gdt_base, st.gdt_limit, st.entry, st.zero_page);
-  auto vcpu = accel_create_vcpu(*cpu);
-  if (!vcpu.ok() || !vcpu.value()) {
-    o.explanation = vcpu.ok() ? "no vCPU for accelerator " + accel_ : vcpu.message();
-    o.stop = "error";
-    return o;
+  cpus[0]->enter_long_mode(st.cr3, st.gdt_base, st.gdt_limit, st.entry, st.zero_page);
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  for (auto& cpu : cpus) {
+    auto vcpu = accel_create_vcpu(*cpu);
+    if (!vcpu.ok() || !vcpu.value()) {
+      o.explanation = vcpu.ok() ? "no vCPU for accelerator " + accel_ : vcpu.message();
+      o.stop = "error";
+      return o;
+    }
+    vcpus.push_back(std::move(vcpu.value()));
   }
   set_no_reboot(true);  // a triple fault becomes a shutdown request, seen below
   auto t0 = std::chrono::steady_clock::now();
-  vcpu.value()->resume();
+  for (auto& v : vcpus) v->resume();
+  auto any_failed = [&] {
+    return std::any_of(vcpus.begin(), vcpus.end(), [](auto& v) { return v->failed(); });
+  };
   for (;;) {
     if (reported_) {
       o.stop = "port";
       break;
     }
-    if (vcpu.value()->failed()) {
+    if (any_failed()) {
       o.stop = "error";
       break;
     }
@@ -400,20 +417,21 @@ AccelOutcome X86AccelRunner::run(const std::string& name, const std::string& cmd
     main_loop().run_once(200 * 1000);
   }
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  vcpu.value()->pause();
-  o.rip = cpu->state().rip;
-  vcpu.value().reset();
+  for (auto& v : vcpus) v->pause();
+  o.rip = cpus[0]->state().rip;
+  for (auto& cpu : cpus) o.cpu_states.push_back(cpu->state());
+  vcpus.clear();
   if (ioapic_) {
     (void)get_system_memory()->del_subregion(ioapic_->mmio());
     ioapic_->unparent();
     ioapic_ = nullptr;
   }
-  if (apic_) {
-    (void)get_system_memory()->del_subregion(apic_->mmio());
-    cpu->set_local_interrupt_controller(nullptr);
-    apic_->unparent();
-    apic_ = nullptr;
+  for (size_t i = 0; i < apics_.size(); i++) {
+    if (own_apic && i == 0) (void)get_system_memory()->del_subregion(apics_[i]->mmio());
+    cpus[i]->set_local_interrupt_controller(nullptr);
+    apics_[i]->unparent();
   }
+  apics_.clear();
   set_no_reboot(false);
   o.started = mailbox(GT_MB_MAGIC) == GT_MAGIC_VALUE;
   o.reported = reported_;

@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "system/memory.h"
+#include "target/i386/cpu.h"
 
 namespace machina {
 class Device;
@@ -33,7 +35,8 @@ struct AccelOutcome {
   uint64_t rip = 0;       // where the CPU stopped
   std::string explanation;
   std::string console;
-  double seconds = 0;  // wall time from resume to report
+  std::vector<x86::CpuState> cpu_states;  // each CPU's state once it was stopped
+  double seconds = 0;                     // wall time from resume to report
 };
 
 class X86AccelRunner {
@@ -51,6 +54,10 @@ class X86AccelRunner {
   // Loads and runs `name` until it reports, triple faults or `timeout_ms` passes. Once.
   AccelOutcome run(const std::string& name, const std::string& cmdline = "",
                    int timeout_ms = 60000);
+
+  // How many CPUs run() creates (before run(); default 1). CPU 0 enters the guest; the others
+  // wait for INIT and a start-up IPI, as a PC's application processors do.
+  void set_cpus(unsigned n) { cpus_ = n; }
 
   // Adds the q35 PCI host and a virtio-rng-pci set up as accel.h describes (before run()).
   // `ioeventfd`: the device's property (off: every kick is an exit dispatched by machina).
@@ -84,7 +91,8 @@ class X86AccelRunner {
   Device* gpio_ = nullptr;
   Device* pci_host_ = nullptr;
   Device* virtio_pci_ = nullptr;
-  Apic* apic_ = nullptr;
+  std::vector<Apic*> apics_;  // one per CPU (while run() runs)
+  unsigned cpus_ = 1;
   IoApic* ioapic_ = nullptr;  // machina's, when the irqchip is not KVM's
   std::string console_;
   std::string setup_error_;
@@ -100,7 +108,8 @@ class X86AccelRunner {
 };
 
 std::string x86_guest_dir();
-// kernel-irqchip for the KVM cases: MACHINA_TEST_KVM_IRQCHIP (on or off; default off). One VM
+// kernel-irqchip for the KVM cases: MACHINA_TEST_KVM_IRQCHIP (on or off; default on, as
+// -accel kvm's). One VM
 // per process, so the test list runs once per mode (two ctest entries).
 std::string kvm_irqchip_mode();
 

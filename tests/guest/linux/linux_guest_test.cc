@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "guest/guest_accel.h"
 #include "qtest/process.h"
 #include "qtest/qmp_client.h"
 #include "qtest/socket_util.h"
@@ -85,7 +86,7 @@ std::vector<std::string> guest_argv(const std::string& script,
           "-M",
           "q35",
           "-accel",
-          "tcg",
+          test::guest_test_accel(),
           "-m",
           "512M",
           "-display",
@@ -727,9 +728,10 @@ TEST(LinuxGuestConsole, TypedCommandsStopContRebootAndPoweroff) {
   ASSERT_TRUE(fs::exists(k) && fs::exists(i)) << "guest not built: run scripts/build-guest.sh";
   fs::path sock = fs::temp_directory_path() / ("machina-console-qmp-" + std::to_string(getpid()));
   fs::remove(sock);
-  Child c({qtest::machina_binary(), "-M", "q35", "-accel", "tcg", "-m", "512M", "-display", "none",
-           "-serial", "stdio", "-kernel", k.string(), "-initrd", i.string(), "-append",
-           "console=ttyS0 quiet", "-qmp", "unix:" + sock.string() + ",server=on,wait=off"});
+  Child c({qtest::machina_binary(), "-M", "q35", "-accel", test::guest_test_accel(), "-m", "512M",
+           "-display", "none", "-serial", "stdio", "-kernel", k.string(), "-initrd", i.string(),
+           "-append", "console=ttyS0 quiet", "-qmp",
+           "unix:" + sock.string() + ",server=on,wait=off"});
   c.use_stdin_pipe();
   std::string err;
   ASSERT_TRUE(c.start(&err)) << err;

@@ -32,4 +32,22 @@ void accel_set_gsi(unsigned gsi, int level) {
   if (auto& fn = gsi_handler()) fn(gsi, level);
 }
 
+namespace {
+std::function<void(uint8_t, uint8_t)>& elcr_handler() {
+  static auto* fn = new std::function<void(uint8_t, uint8_t)>;
+  return *fn;
+}
+}  // namespace
+
+void accel_set_elcr_handler(std::function<void(uint8_t master, uint8_t slave)> fn) {
+  elcr_handler() = std::move(fn);
+}
+
+bool accel_set_elcr(uint8_t master, uint8_t slave) {
+  auto& fn = elcr_handler();
+  if (!fn) return false;
+  fn(master, slave);
+  return true;
+}
+
 }  // namespace machina

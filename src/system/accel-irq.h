@@ -33,4 +33,10 @@ void accel_set_msi_routing(AccelMsiRouting* routing);
 void accel_set_gsi_handler(std::function<void(unsigned gsi, int level)> fn);
 void accel_set_gsi(unsigned gsi, int level);
 
+// The edge/level control registers (ELCR, ports 0x4d0/0x4d1) of the accelerator's 8259 pair, as
+// firmware leaves them. Returns false when the 8259s are not the accelerator's (no handler set):
+// the caller then writes the ports of machina's own 8259 models.
+void accel_set_elcr_handler(std::function<void(uint8_t master, uint8_t slave)> fn);
+bool accel_set_elcr(uint8_t master, uint8_t slave);
+
 }  // namespace machina

@@ -202,6 +202,39 @@ TEST(KvmAccelTest, KernelIrqchipIsTheDefault) {
   EXPECT_TRUE(m.wait_exit().ok()) << m.child().stderr_text();
 }
 
+// Test guests on the whole q35 machine under each accelerator, with the same result: smp.S starts
+// the second CPU with INIT and start-up IPIs (-smp 2); elcr.S reads the 8259s' ELCRs as the
+// firmware set-up left them. A pass is the debug-exit port's value 0x10: exit status 33.
+class MachineGuests : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MachineGuests, PassOnTheQ35Machine) {
+  if (GetParam() != "tcg") {
+    std::string why = kvm_unusable();
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
+  for (const char* name : {"smp", "elcr"}) {
+    SCOPED_TRACE(name);
+    TempPath con("con");
+    auto r = run_machina({"-M", "q35", "-accel", GetParam(), "-smp", "2", "-m", "64M", "-display",
+                          "none", "-kernel", guest(name), "-device",
+                          "isa-debug-exit,iobase=0xf4,iosize=0x04", "-chardev",
+                          "file,id=dbg,path=" + con.str(), "-device", "isa-debugcon,chardev=dbg"});
+    EXPECT_TRUE(r.status.exited && r.status.code == 33)
+        << r.status.describe() << r.err << "\nguest console:\n"
+        << read_file(con.str());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Accel, MachineGuests,
+                         ::testing::Values("tcg", "kvm,kernel-irqchip=on",
+                                           "kvm,kernel-irqchip=off"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           for (char& c : n)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
 // Many stop/cont cycles and resets in a row: every kick gets the vCPU out of KVM_RUN and back.
 TEST(KvmAccelTest, RepeatedStopContAndReset) {
   std::string why = kvm_unusable();

@@ -98,5 +98,7 @@ KvmIrqchipStats kvm_irqchip_stats();
 Status kvm_irqchip_reset();
 uint64_t kvm_irqchip_reset_epoch();
 Status kvm_lapic_reset(int vcpu_fd, uint32_t apic_id, bool bsp);
+// The ELCRs of KVM's 8259 pair (firmware's PIRQ set-up: q35_firmware_init), within their masks.
+Status kvm_irqchip_set_elcr(uint8_t master, uint8_t slave);
 
 }  // namespace machina::kvm

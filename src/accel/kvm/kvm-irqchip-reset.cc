@@ -57,6 +57,22 @@ Status kvm_irqchip_reset() {
   return Status::Ok();
 }
 
+Status kvm_irqchip_set_elcr(uint8_t master, uint8_t slave) {
+  KvmState* s = kvm_state();
+  if (!s || !s->irqchip_in_kernel) return generic_error("the irqchip is not KVM's");
+  for (auto [chip, elcr] : {std::pair{uint32_t{KVM_IRQCHIP_PIC_MASTER}, master},
+                            std::pair{uint32_t{KVM_IRQCHIP_PIC_SLAVE}, slave}}) {
+    kvm_irqchip c{};
+    c.chip_id = chip;
+    int r = kvm_ioctl(s->vm_fd, KVM_GET_IRQCHIP, &c);
+    if (r < 0) return generic_error(std::string("KVM_GET_IRQCHIP failed: ") + std::strerror(-r));
+    c.chip.pic.elcr = elcr & c.chip.pic.elcr_mask;
+    r = kvm_ioctl(s->vm_fd, KVM_SET_IRQCHIP, &c);
+    if (r < 0) return generic_error(std::string("KVM_SET_IRQCHIP failed: ") + std::strerror(-r));
+  }
+  return Status::Ok();
+}
+
 Status kvm_lapic_reset(int vcpu_fd, uint32_t apic_id, bool bsp) {
   kvm_lapic_state st{};
   int r = kvm_ioctl(vcpu_fd, KVM_GET_LAPIC, &st);

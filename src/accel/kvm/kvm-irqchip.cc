@@ -145,6 +145,10 @@ Status kvm_irqchip_create(KvmState& s) {
     int r = kvm_set_irq(gsi, level);
     if (r < 0) std::fprintf(stderr, "kvm: KVM_IRQ_LINE %u failed: %s\n", gsi, std::strerror(-r));
   });
+  accel_set_elcr_handler([](uint8_t master, uint8_t slave) {
+    if (Status st = kvm_irqchip_set_elcr(master, slave); !st.ok())
+      std::fprintf(stderr, "kvm: %s\n", st.message().c_str());
+  });
   // The device models' interrupt messages go to the in-kernel local APICs.
   apic_bus_set_delivery_override(
       [](const ApicMessage& m) { (void)kvm_irqchip_send_msi(msi_address_of(m), msi_data_of(m)); });

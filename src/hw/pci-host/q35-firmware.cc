@@ -4,6 +4,7 @@
 #include "hw/isa/lpc_ich9.h"
 #include "hw/pci-host/q35.h"
 #include "hw/pci/pci-host.h"
+#include "system/accel-irq.h"
 
 namespace machina {
 
@@ -34,8 +35,12 @@ Status q35_firmware_init(PciBus& root) {
     pci_data_write(root, cfg_addr(lpc, reg), irq, 1);
     elcr[irq >> 3] |= uint8_t(1u << (irq & 7));
   }
-  (void)address_space_io().write(0x4d0, 1, elcr[0]);
-  (void)address_space_io().write(0x4d1, 1, elcr[1]);
+  // The PIRQ lines are level-triggered: into KVM's 8259s when they are the accelerator's (the
+  // ports would reach no model of machina's), else through the ports as firmware writes them.
+  if (!accel_set_elcr(elcr[0], elcr[1])) {
+    (void)address_space_io().write(0x4d0, 1, elcr[0]);
+    (void)address_space_io().write(0x4d1, 1, elcr[1]);
+  }
   pci_data_write(root, cfg_addr(lpc, ich9::kRcba), kQ35RcbaAddress | ich9::kRcbaEnable, 4);
   return Status::Ok();
 }

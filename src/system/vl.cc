@@ -167,7 +167,9 @@ Status create_monitors(const MachinaConfig& cfg) {
 
 // Tries the accelerators in order; returns the one that initialised.
 Result<std::string> select_accelerator(const MachinaConfig& cfg, bool have_qtest_chardev) {
-  if (cfg.accelerators.empty()) return std::string(have_qtest_chardev ? "qtest" : "none");
+  // Without -accel: QEMU's default, the software CPU (qtest when a -qtest chardev drives the
+  // machine).
+  if (cfg.accelerators.empty()) return std::string(have_qtest_chardev ? "qtest" : "tcg");
   // As QEMU: tried in order, the first that initialises wins; a failure is reported and the
   // next one is tried ("falling back to tcg").
   bool init_failed = false;

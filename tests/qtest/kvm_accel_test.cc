@@ -70,6 +70,23 @@ TEST(KvmAccelTest, FailedKvmFallsBackToTheNextAccelerator) {
       << m.child().stderr_text();
 }
 
+// Without -accel the guest runs on the software CPU, as QEMU's default (tcg) does; query-kvm says
+// KVM is not in use.
+TEST(AccelSelection, DefaultIsTheSoftwareCpu) {
+  auto r = run_machina({"-M", "q35", "-m", "64M", "-display", "none", "-kernel", guest("harness"),
+                        "-append", "pass", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"});
+  EXPECT_TRUE(r.status.exited && r.status.code == 33) << r.status.describe() << r.err;
+  RawMachine m({"-M", "q35", "-display", "none", "-S"}, 1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect();
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->execute("query-kvm")["return"]["enabled"], false);
+  json info = q->execute("human-monitor-command", {{"command-line", "info kvm"}});
+  EXPECT_EQ(info["return"], "kvm support: disabled\r\n") << info.dump();
+  q->execute("quit");
+  EXPECT_TRUE(m.wait_exit().ok());
+}
+
 TEST(KvmAccelTest, QueryKvmTellsTheTruth) {
   std::string why = kvm_unusable();
   if (!why.empty()) GTEST_SKIP() << why;

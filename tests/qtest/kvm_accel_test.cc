@@ -221,7 +221,9 @@ TEST(KvmAccelTest, KernelIrqchipIsTheDefault) {
 
 // Test guests on the whole q35 machine under each accelerator, with the same result: smp.S starts
 // the second CPU with INIT and start-up IPIs (-smp 2); elcr.S reads the 8259s' ELCRs as the
-// firmware set-up left them. A pass is the debug-exit port's value 0x10: exit status 33.
+// firmware set-up left them; kvmclock.S finds KVM's paravirtual leaves (none on the software CPU),
+// uses kvmclock and checks a reset turns it off. A pass is the debug-exit port's value 0x10: exit
+// status 33.
 class MachineGuests : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MachineGuests, PassOnTheQ35Machine) {
@@ -229,7 +231,7 @@ TEST_P(MachineGuests, PassOnTheQ35Machine) {
     std::string why = kvm_unusable();
     if (!why.empty()) GTEST_SKIP() << why;
   }
-  for (const char* name : {"smp", "elcr"}) {
+  for (const char* name : {"smp", "elcr", "kvmclock"}) {
     SCOPED_TRACE(name);
     TempPath con("con");
     auto r = run_machina({"-M", "q35", "-accel", GetParam(), "-smp", "2", "-m", "64M", "-display",

@@ -1,6 +1,9 @@
 // The CPUID table handed to KVM: the model's answers, feature words limited to what KVM
-// supports (no /dev/kvm needed).
+// supports, KVM's paravirtual leaves (no /dev/kvm needed).
+#include <asm/kvm_para.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "target/i386/cpu-models.h"
 #include "target/i386/kvm/kvm-cpu.h"
@@ -23,7 +26,7 @@ TEST(KvmCpuid, ModelLeavesFilteredBySupport) {
   supported[1].function = 0x80000001;
   supported[1].edx = ~0u;
   supported[1].ecx = ~0u;
-  auto t = kvm_x86_cpuid(m, 3, supported);
+  auto t = kvm_x86_cpuid(m, 3, supported, true);
   uint32_t want[4];
   cpuid_query(m, 3, 0, 0, want);
   const kvm_cpuid_entry2* l0 = leaf(t, 0);
@@ -62,7 +65,7 @@ TEST(KvmCpuid, HostModelIsWhatKvmSupports) {
   supported[3].index = 1;
   supported[3].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
   supported[3].ecx = 0x201;
-  auto t = kvm_x86_cpuid(*host, 5, supported);
+  auto t = kvm_x86_cpuid(*host, 5, supported, true);
   ASSERT_EQ(t.size(), supported.size());
   EXPECT_EQ(t[0].ebx, 0x756e6547u);
   EXPECT_EQ(t[1].ebx, 0x05010800u);  // APIC ID 5
@@ -75,10 +78,51 @@ TEST(KvmCpuid, HostModelIsWhatKvmSupports) {
 }
 
 TEST(KvmCpuid, NothingSupportedMeansNoFeatures) {
-  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {});
+  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, true);
   const kvm_cpuid_entry2* l1 = leaf(t, 1);
   ASSERT_NE(l1, nullptr);
   EXPECT_EQ(l1->edx, 0u);
+}
+
+// As QEMU's models under KVM: leaf 0x40000000 says "KVMKVMKVM" and 0x40000001 offers QEMU's
+// default paravirtual features that KVM supports; PV EOI needs KVM's local APIC.
+TEST(KvmCpuid, ModelsGetKvmParavirtLeaves) {
+  std::vector<kvm_cpuid_entry2> supported(1);
+  supported[0].function = KVM_CPUID_FEATURES;
+  supported[0].eax = ~(1u << KVM_FEATURE_STEAL_TIME);  // everything but steal time
+  for (bool irqchip : {true, false}) {
+    SCOPED_TRACE(irqchip);
+    auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, supported, irqchip);
+    const kvm_cpuid_entry2* sig = leaf(t, KVM_CPUID_SIGNATURE);
+    ASSERT_NE(sig, nullptr);
+    EXPECT_EQ(sig->eax, uint32_t{KVM_CPUID_FEATURES});
+    char name[13] = {};
+    std::memcpy(name, &sig->ebx, 4);
+    std::memcpy(name + 4, &sig->ecx, 4);
+    std::memcpy(name + 8, &sig->edx, 4);
+    EXPECT_STREQ(name, "KVMKVMKVM");
+    const kvm_cpuid_entry2* f = leaf(t, KVM_CPUID_FEATURES);
+    ASSERT_NE(f, nullptr);
+    uint32_t want = (1u << KVM_FEATURE_CLOCKSOURCE) | (1u << KVM_FEATURE_NOP_IO_DELAY) |
+                    (1u << KVM_FEATURE_CLOCKSOURCE2) | (1u << KVM_FEATURE_ASYNC_PF) |
+                    (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
+    if (irqchip) want |= 1u << KVM_FEATURE_PV_EOI;
+    EXPECT_EQ(f->eax, want);
+  }
+  // -cpu host keeps KVM's leaf, less what needs KVM's local APIC when it is not there.
+  const X86CpuModel* host = x86_cpu_model_find("host");
+  ASSERT_NE(host, nullptr);
+  supported[0].eax = (1u << KVM_FEATURE_PV_EOI) | (1u << KVM_FEATURE_PV_UNHALT) | 1u;
+  EXPECT_EQ(leaf(kvm_x86_cpuid(*host, 0, supported, true), KVM_CPUID_FEATURES)->eax,
+            supported[0].eax);
+  EXPECT_EQ(leaf(kvm_x86_cpuid(*host, 0, supported, false), KVM_CPUID_FEATURES)->eax, 1u);
+}
+
+// A KVM without the paravirtual leaf gets none.
+TEST(KvmCpuid, NoParavirtLeavesWithoutKvmsOwn) {
+  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, true);
+  EXPECT_EQ(leaf(t, KVM_CPUID_SIGNATURE), nullptr);
+  EXPECT_EQ(leaf(t, KVM_CPUID_FEATURES), nullptr);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "accel/kvm/kvm-uapi.h"
 #include "target/i386/cpu-interrupts.h"
+#include "target/i386/kvm/kvm-para.h"
 #include "target/i386/msr.h"
 
 namespace machina::x86 {
@@ -100,7 +101,8 @@ uint64_t CpuState::*field_of(uint32_t index) {
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t apic_id,
-                                            const std::vector<kvm_cpuid_entry2>& supported) {
+                                            const std::vector<kvm_cpuid_entry2>& supported,
+                                            bool irqchip_in_kernel) {
   if (model.host) {
     // -cpu host: everything KVM can run, as a hypervisor's CPU, with this CPU's APIC ID.
     std::vector<kvm_cpuid_entry2> out = supported;
@@ -111,6 +113,7 @@ std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t a
       }
       if (e.function == 0xb || e.function == 0x1f) e.edx = apic_id;  // x2APIC ID
     }
+    kvm_para_limit_to_irqchip(out, irqchip_in_kernel);
     return out;
   }
   std::vector<kvm_cpuid_entry2> out;
@@ -141,12 +144,16 @@ std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t a
     e.ecx = (s ? e.ecx & s->ecx : 0) | hv;
     e.edx = s ? e.edx & s->edx : 0;
   }
+  // As QEMU's models under KVM: the hypervisor's own leaves, with its default features.
+  for (const kvm_cpuid_entry2& e :
+       kvm_para_cpuid(kvm_para_default_features(), supported, irqchip_in_kernel))
+    out.push_back(e);
   return out;
 }
 
 Status kvm_x86_set_cpuid(int vcpu_fd, const X86CpuModel& model, uint32_t apic_id,
-                         const std::vector<kvm_cpuid_entry2>& supported) {
-  auto entries = kvm_x86_cpuid(model, apic_id, supported);
+                         const std::vector<kvm_cpuid_entry2>& supported, bool irqchip_in_kernel) {
+  auto entries = kvm_x86_cpuid(model, apic_id, supported, irqchip_in_kernel);
   kvm::KvmCpuidArray c(entries.size());
   for (size_t i = 0; i < entries.size(); i++) c.set(i, entries[i]);
   int r = xioctl(vcpu_fd, kvm::kIoctlSetCpuid2, c.data());
@@ -220,7 +227,7 @@ Status kvm_x86_put_registers(int fd, const CpuState& env, const std::vector<uint
       return generic_error(msg);
     }
   }
-  return Status::Ok();
+  return kvm_para_reset_msrs(fd, kvm_msrs);
 }
 
 Status kvm_x86_get_registers(int fd, CpuState& env, const std::vector<uint32_t>& kvm_msrs) {

@@ -18,17 +18,21 @@ namespace machina::x86 {
 
 // The CPUID table of `model` for the vCPU with `apic_id`: the model's leaves (as the software
 // CPU answers them), with the feature words limited to what KVM reports in `supported`
-// (KVM_GET_SUPPORTED_CPUID) so that the guest is never promised what the host cannot run.
+// (KVM_GET_SUPPORTED_CPUID) so that the guest is never promised what the host cannot run, and
+// KVM's paravirtual leaves (kvm-para.h; `irqchip_in_kernel`: whether the local APICs are KVM's).
 std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t apic_id,
-                                            const std::vector<kvm_cpuid_entry2>& supported);
+                                            const std::vector<kvm_cpuid_entry2>& supported,
+                                            bool irqchip_in_kernel);
 
 // KVM_SET_CPUID2 with kvm_x86_cpuid().
 Status kvm_x86_set_cpuid(int vcpu_fd, const X86CpuModel& model, uint32_t apic_id,
-                         const std::vector<kvm_cpuid_entry2>& supported);
+                         const std::vector<kvm_cpuid_entry2>& supported, bool irqchip_in_kernel);
 
 // Loads `env` into the vCPU: general registers, segments, control registers and EFER, the
 // descriptor tables, x87/SSE state, and the system MSRs KVM lists in `msrs`
-// (KVM_GET_MSR_INDEX_LIST). Errors name the ioctl and the MSR KVM refused.
+// (KVM_GET_MSR_INDEX_LIST); the paravirtual MSRs go back to their reset values (every load is a
+// state set from outside: power-on, reset, INIT, the direct-boot entry). Errors name the ioctl
+// and the MSR KVM refused.
 Status kvm_x86_put_registers(int vcpu_fd, const CpuState& env, const std::vector<uint32_t>& msrs);
 
 // Reads the vCPU's state back into `env` (what put_registers loads).

@@ -6,9 +6,11 @@
 #include <cstring>
 
 #include "qom/object.h"
+#include "system/dirty_log.h"
 #include "system/memory_access.h"
 #include "system/memory_internal.h"
 #include "system/ram-writes.h"
+#include "system/ram_dirty.h"
 
 namespace machina {
 
@@ -40,6 +42,12 @@ uint64_t load_le(const uint8_t* p, unsigned n) {
   uint64_t v = 0;
   for (unsigned i = 0; i < n; ++i) v |= uint64_t{p[i]} << (8 * i);
   return v;
+}
+
+// Marks `len` bytes at `off` in the RAM range `r` dirty while logging is on.
+void mark_dirty(const FlatRange& r, uint64_t off, uint64_t len) {
+  if (memory_global_dirty_log_active() && r.mr->ram_dirty())
+    ram_dirty_set(*r.mr->ram_dirty(), r.offset_in_region + off, len);
 }
 
 // Bytes from `addr` to the end of `r` if fewer than `len`, else `len`.
@@ -75,6 +83,7 @@ MemTxResult access_buf(const FlatView* v, uint64_t addr, uint8_t* buf, uint64_t 
         } else if (!r->readonly) {
           note_ram_write();
           std::memcpy(r->host + off, buf, l);
+          mark_dirty(*r, off, l);
         }  // writes to ROM are ignored
       } else {
         uint64_t region_off = r->offset_in_region + off;
@@ -212,6 +221,22 @@ void AddressSpace::add_listener(MemoryListener* listener) {
     for (const auto& e : eventfds_minus(view(), nullptr)) listener->eventfd_add(e);
   }
   if (listener->commit) listener->commit();
+  if (memory_global_dirty_log_active() && listener->log_global_start) listener->log_global_start();
+}
+
+void AddressSpace::log_global_change(bool start) {
+  for (MemoryListener* l : listeners_) {
+    auto& fn = start ? l->log_global_start : l->log_global_stop;
+    if (fn) fn();
+  }
+}
+
+void AddressSpace::log_sync() {
+  auto sections = sections_of(view());
+  for (MemoryListener* l : listeners_) {
+    if (!l->log_sync) continue;
+    for (const auto& s : sections) l->log_sync(s);
+  }
 }
 
 void AddressSpace::remove_listener(MemoryListener* listener) {
@@ -278,6 +303,7 @@ MemTxResult AddressSpace::write(uint64_t addr, unsigned size, uint64_t value) co
     if (!r->readonly) {
       note_ram_write();
       std::memcpy(r->host + off, &value, size);
+      mark_dirty(*r, off, size);
     }
     return MemTxResult::Ok;
   }
@@ -352,6 +378,7 @@ Status dma_access(const AddressSpace& as, uint64_t addr, uint8_t* buf, size_t le
     if (kWrite) {
       note_ram_write();
       std::memcpy(host, buf, l);
+      mark_dirty(*r, a - r->start, l);
     } else {
       std::memcpy(buf, host, l);
     }

@@ -44,6 +44,11 @@ struct MemoryListener {
   // An ioeventfd (at its address in this address space) came or went (QEMU's eventfd_add/del).
   std::function<void(const FlatIoeventfd&)> eventfd_add;
   std::function<void(const FlatIoeventfd&)> eventfd_del;
+  // Dirty-page logging (dirty_log.h): it went on / off for the whole machine; or bring the
+  // bitmap of a RAM range up to date with the writes the listener tracks (QEMU's log_sync).
+  std::function<void()> log_global_start;
+  std::function<void()> log_global_stop;
+  std::function<void(const MemoryRegionSection&)> log_sync;
   int priority = 0;  // lower first for additions, higher first for removals (as QEMU)
 };
 
@@ -67,7 +72,7 @@ class AddressSpace {
   MemoryRegion* root() const { return root_; }
 
   // Registers a listener and reports the current RAM ranges (and ioeventfds) to it with
-  // region_add (eventfd_add).
+  // region_add (eventfd_add), then log_global_start if dirty-page logging is on.
   void add_listener(MemoryListener* listener);
   // Unregisters it, reporting the current RAM ranges (ioeventfds) with region_del (eventfd_del).
   void remove_listener(MemoryListener* listener);
@@ -93,6 +98,11 @@ class AddressSpace {
   // Sections of the current RAM ranges.
   std::vector<MemoryRegionSection> ram_sections() const;
 
+  // Internal (dirty_log.cc, with the topology lock held): log_global_start or log_global_stop
+  // on every listener; log_sync on every listener for every RAM section.
+  void log_global_change(bool start);
+  void log_sync();
+
   // Internal (transaction commit): renders the root again; publishes the new view and notifies
   // the listeners if it differs. Called with the topology lock held.
   void update_topology();
@@ -107,7 +117,9 @@ class AddressSpace {
 };
 
 // DMA into guest RAM only: the whole range must be RAM (writable RAM for a write) in the current
-// view, else nothing is copied and an error names the first offending address.
+// view, else nothing is copied and an error names the first offending address. Writes mark the
+// pages dirty (dirty_log.h), as write() and write_buf() do; a host pointer translate() hands out
+// for writing does not: its user marks what it wrote (ram_mark_dirty_host).
 Status dma_read(const AddressSpace& as, uint64_t addr, void* buf, size_t len);
 Status dma_write(const AddressSpace& as, uint64_t addr, const void* buf, size_t len);
 

@@ -13,6 +13,7 @@
 #include "qom/object.h"
 #include "system/memory_epoch.h"
 #include "system/memory_internal.h"
+#include "system/ram_dirty.h"
 
 namespace machina {
 
@@ -52,6 +53,8 @@ MemoryRegion::~MemoryRegion() {
 }
 
 void MemoryRegion::release_resources() {
+  ram_dirty_destroy(ram_dirty_);
+  ram_dirty_ = nullptr;
   if (mapped_len_) munmap(host_, mapped_len_);
   if (fd_ >= 0) close(fd_);
   host_ = nullptr;
@@ -114,12 +117,14 @@ Status MemoryRegion::init_ram(Object* owner, std::string name, uint64_t size, Ra
   if (p == MAP_FAILED) return fail(errno);
   host_ = static_cast<uint8_t*>(p);
   mapped_len_ = size;
+  ram_dirty_ = ram_dirty_create(host_, size);
   return Status::Ok();
 }
 
 void MemoryRegion::init_ram_ptr(Object* owner, std::string name, uint64_t size, void* host) {
   reset_for_init(owner, std::move(name), size, Kind::Ram);
   host_ = static_cast<uint8_t*>(host);
+  ram_dirty_ = ram_dirty_create(host_, size);
 }
 
 Status MemoryRegion::init_rom(Object* owner, std::string name, uint64_t size) {

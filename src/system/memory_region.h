@@ -24,6 +24,7 @@ namespace machina {
 
 class Object;
 class EventNotifier;
+struct RamDirty;
 
 // A write the guest makes to an I/O region that only signals an eventfd (QEMU's
 // memory_region_add_eventfd): at `addr` (offset in the region), of `size` bytes (0: any size),
@@ -150,6 +151,8 @@ class MemoryRegion {
   // Host memory of a RAM/ROM region (nullptr otherwise); writable by machina even for ROM.
   uint8_t* host_ptr() const { return host_; }
   int ram_fd() const { return fd_; }  // memfd of a Memfd-backed RAM region, else -1
+  // The dirty bitmap of a RAM/ROM region (dirty_log.h; nullptr otherwise).
+  RamDirty* ram_dirty() const { return ram_dirty_; }
   const MemoryRegionOps& ops() const { return ops_; }
   // Subregions, highest priority (then newest) first. Call under a MemoryTransaction.
   const std::vector<MemoryRegion*>& subregions() const { return subregions_; }
@@ -186,6 +189,7 @@ class MemoryRegion {
   uint8_t* host_ = nullptr;
   size_t mapped_len_ = 0;  // > 0 when host_ is our own mapping
   int fd_ = -1;
+  RamDirty* ram_dirty_ = nullptr;
 
   MemoryRegionOps ops_;
   std::vector<MemoryRegionIoeventfd> ioeventfds_;

@@ -48,11 +48,14 @@ void kvm_park_vcpu_fd(unsigned long vcpu_id, int fd, const void* model);
 
 // Memory slots (kvm-memory-listener.cc): registers the listener on address_space_memory().
 Status kvm_memory_listener_init(KvmState& s);
-// Dirty-page logging on every RAM slot (prepared for migration).
+// Dirty-page logging (system/dirty_log.h) is driven by the memory API: its log_global_start/stop
+// set KVM_MEM_LOG_DIRTY_PAGES on every RAM slot, its log_sync copies KVM_GET_DIRTY_LOG into the
+// memory API's bitmap. These two are shortcuts over that interface (for tests):
+// memory_global_dirty_log_start/stop for migration;
 Status kvm_set_dirty_logging(bool on);
-// The guest-physical pages the guest wrote since logging began or since the last call
-// (KVM_GET_DIRTY_LOG on every RAM slot, which also clears the log). The memory API has no dirty
-// bitmap of its own yet for this to feed; migration will be its user.
+// and the guest-physical pages of the RAM slots written since logging began or since the last
+// call (a sync, then the memory API's bitmap of each slot read and cleared): the guest's writes
+// and machina's own (DMA, devices).
 Result<std::vector<uint64_t>> kvm_get_dirty_pages();
 // The slots now in use (for tests and `info kvm`-style reports): guest address, size, readonly.
 struct KvmSlotInfo {

@@ -4,14 +4,20 @@
 // device goes away) the address space reports the ranges that went and came, and the slots
 // follow. What is not in a slot (devices, unaligned pieces of RAM) reaches machina as an MMIO
 // exit and is dispatched through the same address space, so nothing is lost, only slower.
+//
+// Dirty-page logging (system/dirty_log.h): when the memory API's logging goes on, every RAM slot
+// gets KVM_MEM_LOG_DIRTY_PAGES; a sync copies KVM_GET_DIRTY_LOG (which clears KVM's log) into the
+// memory API's bitmap, and so does removing a slot while logging is on.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "accel/kvm/kvm-internal.h"
 #include "system/address_space.h"
+#include "system/dirty_log.h"
 
 namespace machina::kvm {
 
@@ -32,6 +38,7 @@ struct Slots {
   std::vector<Slot> slots;
   std::vector<bool> id_used;
   bool dirty_logging = false;
+  std::string dirty_error;  // why the last change of dirty logging failed
   MemoryListener listener;
 };
 
@@ -100,6 +107,35 @@ void region_add(const MemoryRegionSection& sec) {
   ss.slots.push_back(s);
 }
 
+// KVM's dirty log of a RAM slot (cleared by the call) into the memory API's bitmap.
+Status fetch_dirty_log(KvmState& st, const Slot& s) {
+  uint64_t npages = s.size / kPage;
+  std::vector<uint64_t> bitmap((npages + 63) / 64);
+  kvm_dirty_log d{};
+  d.slot = s.id;
+  d.dirty_bitmap = bitmap.data();
+  int r = kvm_ioctl(st.vm_fd, KVM_GET_DIRTY_LOG, &d);
+  if (r < 0)
+    return generic_error("kvm: KVM_GET_DIRTY_LOG on slot " + std::to_string(s.id) +
+                         " failed: " + std::strerror(-r));
+  for (uint64_t w = 0; w < bitmap.size(); w++) {
+    for (uint64_t bits = bitmap[w]; bits; bits &= bits - 1) {
+      uint64_t page = w * 64 + uint64_t(__builtin_ctzll(bits));
+      if (page < npages) ram_mark_dirty_host(reinterpret_cast<void*>(s.host + page * kPage), kPage);
+    }
+  }
+  return Status::Ok();
+}
+
+Slot* find_slot(Slots& ss, const MemoryRegionSection& sec) {
+  Slot want;
+  if (!slot_of(sec, &want)) return nullptr;
+  for (Slot& s : ss.slots) {
+    if (s.gpa == want.gpa && s.size == want.size && s.host == want.host) return &s;
+  }
+  return nullptr;
+}
+
 void region_del(const MemoryRegionSection& sec) {
   Slots& ss = slots();
   std::lock_guard l(ss.lock);
@@ -107,6 +143,11 @@ void region_del(const MemoryRegionSection& sec) {
   if (!ss.state || !slot_of(sec, &want)) return;
   for (auto it = ss.slots.begin(); it != ss.slots.end(); ++it) {
     if (it->gpa != want.gpa || it->size != want.size || it->host != want.host) continue;
+    if (ss.dirty_logging && !it->readonly) {
+      // What the guest wrote there since the last sync must not be lost with the slot.
+      if (Status st = fetch_dirty_log(*ss.state, *it); !st.ok())
+        std::fprintf(stderr, "%s\n", st.message().c_str());
+    }
     int r = set_region(*ss.state, *it, 0, 0);
     if (r < 0)
       std::fprintf(stderr, "kvm: deleting memory slot %u failed: %s\n", it->id, std::strerror(-r));
@@ -116,25 +157,8 @@ void region_del(const MemoryRegionSection& sec) {
   }
 }
 
-}  // namespace
-
-Status kvm_memory_listener_init(KvmState& s) {
-  Slots& ss = slots();
-  {
-    std::lock_guard l(ss.lock);
-    ss.state = &s;
-    ss.listener.region_add = region_add;
-    ss.listener.region_del = region_del;
-    ss.listener.priority = 10;  // as QEMU's kvm listener: after the others for additions
-  }
-  address_space_memory().add_listener(&ss.listener);
-  return Status::Ok();
-}
-
-Status kvm_set_dirty_logging(bool on) {
-  Slots& ss = slots();
-  std::lock_guard l(ss.lock);
-  if (!ss.state) return generic_error("KVM is not initialized");
+// KVM_MEM_LOG_DIRTY_PAGES on every RAM slot, or off. Called with ss.lock held.
+Status set_logging(Slots& ss, bool on) {
   ss.dirty_logging = on;
   for (const Slot& s : ss.slots) {
     if (s.readonly) continue;
@@ -146,29 +170,74 @@ Status kvm_set_dirty_logging(bool on) {
   return Status::Ok();
 }
 
-Result<std::vector<uint64_t>> kvm_get_dirty_pages() {
+void log_global_change(bool on) {
   Slots& ss = slots();
   std::lock_guard l(ss.lock);
-  if (!ss.state) return generic_error("KVM is not initialized");
-  if (!ss.dirty_logging) return generic_error("kvm: dirty-page logging is off");
-  std::vector<uint64_t> pages;
-  for (const Slot& s : ss.slots) {
-    if (s.readonly) continue;
-    uint64_t npages = s.size / kPage;
-    std::vector<uint64_t> bitmap((npages + 63) / 64);
-    kvm_dirty_log d{};
-    d.slot = s.id;
-    d.dirty_bitmap = bitmap.data();
-    int r = kvm_ioctl(ss.state->vm_fd, KVM_GET_DIRTY_LOG, &d);
-    if (r < 0)
-      return generic_error("kvm: KVM_GET_DIRTY_LOG on slot " + std::to_string(s.id) +
-                           " failed: " + std::strerror(-r));
-    for (uint64_t w = 0; w < bitmap.size(); w++) {
-      for (uint64_t bits = bitmap[w]; bits; bits &= bits - 1) {
-        uint64_t page = w * 64 + uint64_t(__builtin_ctzll(bits));
-        if (page < npages) pages.push_back(s.gpa + page * kPage);
-      }
+  if (!ss.state) return;
+  Status st = set_logging(ss, on);
+  ss.dirty_error = st.ok() ? std::string() : st.message();
+  if (!st.ok()) std::fprintf(stderr, "%s\n", st.message().c_str());
+}
+
+void log_sync(const MemoryRegionSection& sec) {
+  Slots& ss = slots();
+  std::lock_guard l(ss.lock);
+  if (!ss.state || !ss.dirty_logging) return;
+  const Slot* s = find_slot(ss, sec);
+  if (!s || s->readonly) return;
+  if (Status st = fetch_dirty_log(*ss.state, *s); !st.ok())
+    std::fprintf(stderr, "%s\n", st.message().c_str());
+}
+
+}  // namespace
+
+Status kvm_memory_listener_init(KvmState& s) {
+  Slots& ss = slots();
+  {
+    std::lock_guard l(ss.lock);
+    ss.state = &s;
+    ss.listener.region_add = region_add;
+    ss.listener.region_del = region_del;
+    ss.listener.log_global_start = [] { log_global_change(true); };
+    ss.listener.log_global_stop = [] { log_global_change(false); };
+    ss.listener.log_sync = log_sync;
+    ss.listener.priority = 10;  // as QEMU's kvm listener: after the others for additions
+  }
+  address_space_memory().add_listener(&ss.listener);
+  return Status::Ok();
+}
+
+Status kvm_set_dirty_logging(bool on) {
+  Slots& ss = slots();
+  {
+    std::lock_guard l(ss.lock);
+    if (!ss.state) return generic_error("KVM is not initialized");
+  }
+  if (on)
+    memory_global_dirty_log_start(kGlobalDirtyMigration);
+  else
+    memory_global_dirty_log_stop(kGlobalDirtyMigration);
+  std::lock_guard l(ss.lock);
+  if (!ss.dirty_error.empty()) return generic_error(ss.dirty_error);
+  return Status::Ok();
+}
+
+Result<std::vector<uint64_t>> kvm_get_dirty_pages() {
+  Slots& ss = slots();
+  std::vector<Slot> ram;
+  {
+    std::lock_guard l(ss.lock);
+    if (!ss.state) return generic_error("KVM is not initialized");
+    if (!ss.dirty_logging) return generic_error("kvm: dirty-page logging is off");
+    for (const Slot& s : ss.slots) {
+      if (!s.readonly) ram.push_back(s);
     }
+  }
+  memory_global_dirty_log_sync();
+  std::vector<uint64_t> pages;
+  for (const Slot& s : ram) {
+    auto p = address_space_dirty_pages_and_clear(address_space_memory(), s.gpa, s.size);
+    pages.insert(pages.end(), p.begin(), p.end());
   }
   return pages;
 }

@@ -6,6 +6,7 @@
 #include "accel/tcg/tcg-cpu-exec.h"
 #include "accel/tcg/tcg-turn.h"
 #include "accel/vcpu-thread.h"
+#include "system/dirty_log.h"
 #include "system/runstate.h"
 
 namespace machina::tcg {
@@ -18,6 +19,7 @@ class TcgVcpu final : public VcpuThread {
  public:
   explicit TcgVcpu(X86Cpu& cpu) : VcpuThread(cpu), exec_(cpu) {
     cpu_.set_kick([this] { wake(); });
+    dirty_log_set_exclusive(tcg_run_exclusive);  // clearing dirty bits changes every TLB
     thread_ = std::thread([this] { thread_main(); });
     cpus_register(this);
   }

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 namespace machina::tcg {
@@ -21,12 +22,19 @@ class TcgTurn {
   void release();
   // Whether a vCPU waits for the turn (read by the holder).
   bool contended() const;
+  // Whether the calling thread holds the turn.
+  static bool held();
 
  private:
   mutable std::mutex lock_;
   std::condition_variable cv_;
   uint64_t next_ticket_ = 0, serving_ = 0;
 };
+
+// Runs `fn` while no vCPU runs guest code: holding the turn (dropping the big lock while it waits
+// for it, since a vCPU holding the turn may wait for the big lock). For dirty-page logging, which
+// must change every vCPU's TLB (system/dirty_log.h).
+void tcg_run_exclusive(const std::function<void()>& fn);
 
 // Holds the turn for a scope.
 class TcgTurnGuard {

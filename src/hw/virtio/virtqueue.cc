@@ -8,6 +8,7 @@
 
 #include "hw/virtio/virtio-regs.h"
 #include "system/address_space.h"
+#include "system/dirty_log.h"
 #include "system/memory_epoch.h"
 
 namespace machina {
@@ -25,6 +26,18 @@ uint16_t load16(const uint8_t* p) {
 }
 void store16(uint8_t* p, uint16_t v) {
   __atomic_store_n(reinterpret_cast<uint16_t*>(p), v, __ATOMIC_RELAXED);
+  ram_mark_dirty_host(p, 2);
+}
+
+// The first `len` bytes of the element's device-writable buffers were written (QEMU marks them
+// when it unmaps them).
+void mark_written(const VirtQueueElement& elem, uint32_t len) {
+  for (const iovec& v : elem.in_sg) {
+    if (len == 0) break;
+    size_t n = std::min<size_t>(len, v.iov_len);
+    ram_mark_dirty_host(v.iov_base, n);
+    len -= static_cast<uint32_t>(n);
+  }
 }
 
 // need_event of the specification (2.7.10): whether `event` lies in (old, new].
@@ -307,9 +320,11 @@ void VirtQueue::unpop() {
 void VirtQueue::fill(const VirtQueueElement& elem, uint32_t len, unsigned idx) {
   if (!used_host_) return;
   uint8_t* e = used_host_ + 4 + size_t((used_idx_ + idx) % num_) * virtio::kUsedElemSize;
+  mark_written(elem, len);
   uint32_t id = elem.index;
   std::memcpy(e, &id, 4);
   std::memcpy(e + 4, &len, 4);
+  ram_mark_dirty_host(e, 8);
 }
 
 void VirtQueue::flush(unsigned count) {
@@ -317,6 +332,7 @@ void VirtQueue::flush(unsigned count) {
   uint16_t old = used_idx_;
   uint16_t next = uint16_t(old + count);
   __atomic_store_n(reinterpret_cast<uint16_t*>(used_host_ + 2), next, __ATOMIC_RELEASE);
+  ram_mark_dirty_host(used_host_ + 2, 2);
   used_idx_ = next;
   inuse_ -= std::min(inuse_, count);
   if (uint16_t(next - signalled_used_) < uint16_t(next - old)) signalled_used_valid_ = false;

@@ -21,6 +21,28 @@ constexpr uint64_t kRsvdHigh = ((uint64_t{1} << 52) - 1) & ~((uint64_t{1} << kPh
 
 }  // namespace
 
+X86Mmu::X86Mmu(CpuState& s, AddressSpace& mem, AddressSpace& io) : s_(s), mem_(mem), io_(io) {
+  tlb = &tlb_;
+  flush_tlb(true);
+  dirty_client_.reset = [this](const uint8_t* host, uint64_t len) { drop_fast_writes(host, len); };
+  dirty_log_add_tlb_client(&dirty_client_);
+}
+
+X86Mmu::~X86Mmu() {
+  dirty_log_remove_tlb_client(&dirty_client_);
+}
+
+void X86Mmu::drop_fast_writes(const uint8_t* host, uint64_t len) {
+  auto lo = reinterpret_cast<uintptr_t>(host);
+  for (auto& bank : tlb_.e) {
+    for (TlbEntry& e : bank) {
+      if (e.fast_write == kNoTag) continue;
+      auto p = reinterpret_cast<uintptr_t>(e.host);
+      if (!host || (p + 4096 > lo && p - lo < len)) e.fast_write = kNoTag;
+    }
+  }
+}
+
 void X86Mmu::flush_tlb(bool include_global) {
   generation_++;
   if (include_global) large_entries_ = 0;
@@ -139,7 +161,10 @@ bool X86Mmu::walk(uint64_t addr, Access acc, bool user, uint64_t* paddr, bool* w
     rw = rw && (entry & kPteRW);
     us = us && (entry & kPteUS);
     nx = nx || ((entry & kPteNX) && (s_.efer & kEferNXE));
-    if (!(entry & kPteA) && host) __atomic_fetch_or(host, kPteA, __ATOMIC_RELAXED);
+    if (!(entry & kPteA) && host) {
+      __atomic_fetch_or(host, kPteA, __ATOMIC_RELAXED);
+      ram_mark_dirty_host(host, 8);
+    }
     if (leaf) {
       page_mask = (uint64_t{1} << shift) - 1;
       // Permission checks for this access.
@@ -151,8 +176,10 @@ bool X86Mmu::walk(uint64_t addr, Access acc, bool user, uint64_t* paddr, bool* w
         page_fault(addr, acc, user, true, false);
         return false;
       }
-      if (acc == Access::Write && !(entry & kPteD) && host)
+      if (acc == Access::Write && !(entry & kPteD) && host) {
         __atomic_fetch_or(host, kPteD, __ATOMIC_RELAXED);
+        ram_mark_dirty_host(host, 8);
+      }
       uint64_t base = entry & kAddrMask & ~page_mask;
       *paddr = (base | (addr & page_mask)) & ~uint64_t{0xfff};
       // Writes through this entry are fast only once D is set.
@@ -184,17 +211,24 @@ TlbEntry* X86Mmu::fill(uint64_t addr, Access acc, bool user) {
   e.global = global;
   e.large = large;
   if (large) large_entries_++;
+  bool logged_clean = false;  // logging is on and the page is not marked yet
   {
     EpochGuard g;
     MemoryTranslation t = mem_.translate(paddr, false);
     e.host = t.host && t.len >= 4096 ? t.host : nullptr;
     e.host_writable = e.host && !t.readonly;
+    if (e.host_writable && memory_global_dirty_log_active()) {
+      logged_clean = !memory_region_get_dirty(*t.mr, t.offset_in_region, 1) ||
+                     !memory_region_get_dirty(*t.mr, t.offset_in_region + 4095, 1);
+    }
   }
   e.tag_read = page;  // a walk that succeeded for any access allows reads in this mode
   e.tag_write = writable ? page : kNoTag;
   e.tag_fetch = exec_ok ? page : kNoTag;
   e.fast_read = e.host ? page : kNoTag;
-  e.fast_write = e.host && e.host_writable && writable && !is_code_page(paddr) ? page : kNoTag;
+  e.fast_write = e.host && e.host_writable && writable && !is_code_page(paddr) && !logged_clean
+                     ? page
+                     : kNoTag;
   (void)user_ok;  // a successful walk in user mode already required U/S at every level
   return &e;
 }
@@ -204,12 +238,7 @@ bool X86Mmu::access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Ac
   if (e.host && (acc != Access::Write || e.host_writable)) {
     if (acc == Access::Write) {
       if (e.host == s_.code_page_host) s_.code_written = true;
-      if (is_code_page(e.paddr)) {
-        note_ram_write();
-        uint64_t pfn = e.paddr >> 12;
-        code_pages().bits[pfn / 64] &= ~(uint64_t{1} << (pfn % 64));
-        if (e.tag_write != kNoTag) e.fast_write = e.tag_write;
-      }
+      if (e.fast_write == kNoTag) slow_ram_store(e);
       std::memcpy(e.host + off, buf, len);
     } else {
       std::memcpy(buf, e.host + off, len);
@@ -226,6 +255,16 @@ bool X86Mmu::access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Ac
   }
   after_device_access();
   return true;
+}
+
+void X86Mmu::slow_ram_store(TlbEntry& e) {
+  if (is_code_page(e.paddr)) {
+    note_ram_write();
+    uint64_t pfn = e.paddr >> 12;
+    code_pages().bits[pfn / 64] &= ~(uint64_t{1} << (pfn % 64));
+  }
+  ram_mark_dirty_host(e.host, 4096);
+  e.fast_write = e.tag_write;
 }
 
 bool X86Mmu::access(uint64_t addr, void* buf, unsigned len, Access acc, bool user) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "system/dirty_log.h"
 #include "system/memory.h"
 #include "target/i386/cpu.h"
 
@@ -15,10 +16,10 @@ enum class Access : uint8_t { Read, Write, Fetch };
 
 class X86Mmu final : public CpuMemory {
  public:
-  X86Mmu(CpuState& s, AddressSpace& mem, AddressSpace& io) : s_(s), mem_(mem), io_(io) {
-    tlb = &tlb_;
-    flush_tlb(true);
-  }
+  X86Mmu(CpuState& s, AddressSpace& mem, AddressSpace& io);
+  ~X86Mmu() override;
+  X86Mmu(const X86Mmu&) = delete;
+  X86Mmu& operator=(const X86Mmu&) = delete;
 
   bool read(uint64_t addr, void* buf, unsigned len) override {
     return access(addr, buf, len, Access::Read, s_.cpl == 3);
@@ -70,6 +71,13 @@ class X86Mmu final : public CpuMemory {
   }
   void sync_code_protection();
 
+  // Dirty-page logging (system/dirty_log.h): while it is on, a store reaches a RAM page through
+  // the fast path only once the page is marked dirty. The first store after the page's bit was
+  // cleared takes the slow path, which marks the page and lets the next stores through.
+  // Drops the fast stores into host memory [host, host + len) (all if host is null); called
+  // while this CPU runs no guest code.
+  void drop_fast_writes(const uint8_t* host, uint64_t len);
+
   uint64_t tlb_misses() const { return misses_; }
   // Changes whenever cached translations are dropped (flushes, INVLPG, memory map changes):
   // users that keep a translation of their own revalidate when it moves.
@@ -93,6 +101,9 @@ class X86Mmu final : public CpuMemory {
   TlbEntry* fill(uint64_t addr, Access acc, bool user);
   bool access(uint64_t addr, void* buf, unsigned len, Access acc, bool user);
   bool access_page(TlbEntry& e, uint64_t addr, void* buf, unsigned len, Access acc);
+  // A store into a RAM page whose entry does not allow fast stores (a code page, or a page not
+  // marked dirty while logging is on): does what the fast path skips and allows them.
+  void slow_ram_store(TlbEntry& e);
   // Page walk: the physical address and the permissions; false on a fault (s.exc set).
   bool walk(uint64_t addr, Access acc, bool user, uint64_t* paddr, bool* writable, bool* global,
             bool* user_ok, bool* exec_ok, bool* large);
@@ -108,6 +119,7 @@ class X86Mmu final : public CpuMemory {
   }
 
   CpuState& s_;
+  DirtyTlbClient dirty_client_;
   AddressSpace& mem_;
   AddressSpace& io_;
   CpuTlb tlb_;

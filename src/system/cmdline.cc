@@ -30,7 +30,7 @@ constexpr OptionInfo kOptions[] = {
     {"daemonize", false},  {"D", true},           {"d", true},
     {"trace", true},       {"L", true},           {"bios", true},
     {"boot", true},        {"rtc", true},         {"vga", true},
-    {"sandbox", true},
+    {"sandbox", true},     {"debugcon", true},
 };
 
 const OptionInfo* find_option(std::string_view name) {
@@ -150,6 +150,7 @@ class Parser {
   bool stop_ = false;
   int monitor_index_ = 0;
   int serial_index_ = 0;
+  bool have_debugcon_ = false;
   std::optional<std::string> machine_accel_;
   bool enable_kvm_ = false;
   QemuOptsGroup chardevs_{chardev_opts_spec()};
@@ -502,6 +503,20 @@ Status Parser::handle(std::string_view name, const std::string& arg) {
     if (mux) cfg_.monitors.push_back(MonitorConfig{"", label, "readline", false});
     cfg_.serials.push_back(SerialConfig{label, arg});
     ++serial_index_;
+  } else if (name == "debugcon") {
+    // As QEMU: a chardev "debugcon" and an isa-debugcon (port 0xe9) with id "debugcon" on it.
+    if (have_debugcon_) return at("already have a debugcon device");
+    auto opts = parse_chardev_compat("debugcon", arg, true);
+    if (!opts.ok()) return at("invalid character backend '" + std::string(arg) + "'");
+    Status st = add_chardev(std::move(opts.value()));
+    if (!st.ok()) return at(st.error());
+    auto r = devices_.add("isa-debugcon,id=debugcon,chardev=debugcon");
+    if (!r.ok()) return at(r.error());
+    OptionSet set;
+    set.opts = devices_.all()[r.value()];
+    set.raw = "isa-debugcon,chardev=debugcon";
+    cfg_.devices.push_back(std::move(set));
+    have_debugcon_ = true;
   } else if (name == "monitor") {
     cfg_.default_monitor = false;
     if (arg.starts_with("none")) return Status::Ok();

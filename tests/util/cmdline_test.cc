@@ -384,5 +384,24 @@ TEST(CmdlineTest, SerialMonitorQmp) {
                   .starts_with("machina: -monitor bogus: 'bogus' is not a valid char driver"));
 }
 
+// -debugcon DEV, as QEMU: a chardev "debugcon" and an isa-debugcon device with id debugcon on it;
+// one only.
+TEST(CmdlineTest, Debugcon) {
+  auto r = P({"-debugcon", "file:/tmp/dbg"});
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->chardevs.size(), 1u);
+  EXPECT_EQ(r->chardevs[0].id, "debugcon");
+  EXPECT_EQ(*r->chardevs[0].get("backend"), "file");
+  EXPECT_EQ(*r->chardevs[0].get("path"), "/tmp/dbg");
+  ASSERT_EQ(r->devices.size(), 1u);
+  EXPECT_EQ(r->devices[0].opts.get_or("driver", ""), "isa-debugcon");
+  EXPECT_EQ(r->devices[0].opts.id, "debugcon");
+  EXPECT_EQ(r->devices[0].opts.get_or("chardev", ""), "debugcon");
+  EXPECT_EQ(Err({"-debugcon", "stdio", "-debugcon", "null"}),
+            "machina: -debugcon null: already have a debugcon device");
+  EXPECT_TRUE(Err({"-debugcon", "bogus"})
+                  .starts_with("machina: -debugcon bogus: invalid character backend 'bogus'"));
+}
+
 }  // namespace
 }  // namespace machina

@@ -177,6 +177,7 @@ Status init_locked(Globals& g, const QemuOpts& props) {
     return st;
   }
   kvm_ioeventfd_listener_init(*g.state);
+  kvm_clock_init(*g.state);
   return Status::Ok();
 }
 

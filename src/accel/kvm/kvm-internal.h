@@ -24,6 +24,7 @@ struct KvmState {
   bool ioeventfds = false;                        // KVM_CAP_IOEVENTFD: the listener is on
   bool irqchip_in_kernel = false;                 // kernel-irqchip=on: KVM_CREATE_IRQCHIP done
   bool pit_in_kernel = false;                     // KVM_CREATE_PIT2 done
+  bool adjust_clock = false;                      // KVM_CAP_ADJUST_CLOCK: kvm-clock.cc is on
   std::vector<kvm_cpuid_entry2> supported_cpuid;  // KVM_GET_SUPPORTED_CPUID
   std::vector<uint32_t> msrs;                     // KVM_GET_MSR_INDEX_LIST
 };
@@ -63,6 +64,12 @@ struct KvmSlotInfo {
   bool readonly;
 };
 std::vector<KvmSlotInfo> kvm_slots();
+
+// The guest clock across stop/cont (kvm-clock.cc): saved with KVM_GET_CLOCK when the VM stops,
+// put back with KVM_SET_CLOCK when it runs again (nothing without KVM_CAP_ADJUST_CLOCK).
+void kvm_clock_init(KvmState& s);
+// The VM's clock now (KVM_GET_CLOCK), for tests.
+Result<uint64_t> kvm_clock_ns();
 
 // ioeventfds (kvm-ioeventfd.cc): registers the listener that hands the memory API's ioeventfds
 // to KVM_IOEVENTFD (nothing if KVM lacks KVM_CAP_IOEVENTFD).

@@ -44,7 +44,7 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
     return list;
   });
   add(r, "query-cpus-fast", {}, [](const json&, QmpContext&) -> Result<json> {
-    // Every CPU is a socket of its own (the CPUID topology machina gives the guest).
+    // Each CPU's place in the -smp topology (die-id only with more than one die, as QEMU).
     std::vector<x86::X86Cpu*> cpus;
     if (Object* unattached = object_resolve_path("/machine/unattached")) {
       for (Object* child : unattached->children())
@@ -52,13 +52,16 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
           cpus.push_back(static_cast<x86::X86Cpu*>(child));
     }
     std::sort(cpus.begin(), cpus.end(),
-              [](x86::X86Cpu* a, x86::X86Cpu* b) { return a->apic_id() < b->apic_id(); });
+              [](x86::X86Cpu* a, x86::X86Cpu* b) { return a->cpu_index() < b->cpu_index(); });
     json list = json::array();
     for (x86::X86Cpu* cpu : cpus) {
-      list.push_back({{"cpu-index", cpu->apic_id()},
+      x86::X86CpuPosition p = cpu->position();
+      json props = {{"socket-id", p.socket}, {"core-id", p.core}, {"thread-id", p.thread}};
+      if (cpu->state().topo.dies > 1) props["die-id"] = p.die;
+      list.push_back({{"cpu-index", cpu->cpu_index()},
                       {"qom-path", cpu->canonical_path()},
                       {"thread-id", vcpu_thread_id(*cpu)},
-                      {"props", {{"socket-id", cpu->apic_id()}, {"core-id", 0}, {"thread-id", 0}}},
+                      {"props", props},
                       {"target", "x86_64"}});
     }
     return list;

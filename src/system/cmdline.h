@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hw/core/machine-smp.h"
 #include "qapi/error.h"
 #include "util/qemu-option.h"
 
@@ -44,10 +45,6 @@ struct MemoryConfig {
   std::optional<uint64_t> size;  // bytes; "-m 512" means 512 MiB, "-m 1G" 1 GiB
   std::optional<uint64_t> slots;
   std::optional<uint64_t> maxmem;  // bytes
-};
-
-struct SmpConfig {
-  std::optional<uint64_t> cpus, sockets, dies, clusters, cores, threads, maxcpus;
 };
 
 struct CpuConfig {

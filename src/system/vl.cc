@@ -459,7 +459,9 @@ int machina_main(int argc, char** argv) {
 
   MachineParams params;
   params.ram_size = cfg.memory.size.value_or(mc->default_ram_size);
-  params.smp_cpus = unsigned(cfg.smp.cpus.value_or(1));
+  auto smp = machine_parse_smp(cfg.smp, mc->name, unsigned(mc->max_cpus));
+  if (!smp.ok()) return fail(std::string(kProg) + ": " + smp.message());
+  params.smp = smp.value();
   if (cfg.kernel) params.kernel = *cfg.kernel;
   if (cfg.initrd) params.initrd = *cfg.initrd;
   if (cfg.append) params.append = *cfg.append;

@@ -88,8 +88,8 @@ Result<std::unique_ptr<KvmCpuExec>> KvmCpuExec::create(x86::X86Cpu& cpu) {
   std::unique_ptr<KvmCpuExec> e(new KvmCpuExec(cpu, fd.value(), static_cast<kvm_run*>(p),
                                                static_cast<size_t>(s->vcpu_mmap_size)));
   if (reused) return e;  // it keeps the CPUID table of its first CPU object (same model)
-  if (Status st = x86::kvm_x86_set_cpuid(e->fd_, cpu.model(), cpu.apic_id(), s->supported_cpuid,
-                                         s->irqchip_in_kernel);
+  if (Status st = x86::kvm_x86_set_cpuid(e->fd_, cpu.model(), cpu.apic_id(), cpu.state().topo,
+                                         s->supported_cpuid, s->irqchip_in_kernel);
       !st.ok())
     return st.error();
   return e;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hw/core/hotplug.h"
+#include "hw/core/machine-smp.h"
 #include "qom/object.h"
 
 namespace machina {
@@ -32,7 +33,7 @@ class MachineClass : public ObjectClass {
 // What the machine is built from (the command line's machine-level options).
 struct MachineParams {
   uint64_t ram_size = 0;
-  unsigned smp_cpus = 1;
+  CpuTopology smp;  // -smp
   std::string cpu_model;
   std::string kernel, initrd, append;
   bool nographic = false;

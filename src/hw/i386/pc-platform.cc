@@ -33,7 +33,7 @@ PcPlatform& platform() {
 
 Status pc_platform_init(PcMachine& machine, const MachineParams& params) {
   PcPlatform& p = platform();
-  if (Status s = p.cpus.init(machine, params.smp_cpus, params.cpu_model); !s.ok()) return s;
+  if (Status s = p.cpus.init(machine, params.smp, params.cpu_model); !s.ok()) return s;
 
   const PcRamLayout& l = machine.ram_layout();
   std::vector<E820Entry> e820 = pc_e820_map(l.below_4g, l.above_4g);
@@ -45,9 +45,8 @@ Status pc_platform_init(PcMachine& machine, const MachineParams& params) {
   auto fw = sysbus_create(kTypeFwCfgIo, "fw_cfg");
   if (!fw.ok()) return fw.error();
   p.fw_cfg = static_cast<FwCfg*>(fw.value());
-  uint16_t ncpus = uint16_t(params.smp_cpus);
-  if (Status s =
-          fw_cfg_add_pc_items(*p.fw_cfg, params.ram_size, ncpus, ncpus, params.nographic, e820);
+  if (Status s = fw_cfg_add_pc_items(*p.fw_cfg, params.ram_size, uint16_t(params.smp.cpus),
+                                     uint16_t(params.smp.max_cpus), params.nographic, e820);
       !s.ok())
     return s;
   return p.boot.add_fw_cfg_items(*p.fw_cfg);

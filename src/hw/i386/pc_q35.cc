@@ -152,7 +152,7 @@ Status PcMachine::init_isa_devices(const MachineParams& params) {
   if (!rtc.ok()) return rtc.error();
   rtc_ = static_cast<Mc146818Rtc*>(rtc.value());
   pc_cmos_set_memory(*rtc_, layout_.below_4g, layout_.above_4g);
-  pc_cmos_set_cpus(*rtc_, params.smp_cpus);
+  pc_cmos_set_cpus(*rtc_, params.smp.cpus);
 
   auto kbd = isa_create_simple(*isa_bus_, "i8042", {}, "i8042");
   if (!kbd.ok()) return kbd.error();

@@ -14,13 +14,18 @@ X86Cpus::~X86Cpus() {
   for (auto& v : vcpus_) v->terminate();
 }
 
-Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& model_name) {
+Status X86Cpus::init(PcMachine& machine, const CpuTopology& smp, const std::string& model_name) {
+  unsigned count = smp.cpus;
   const x86::X86CpuModel* model = &x86::x86_default_cpu_model();
   if (!model_name.empty()) {
     model = x86::x86_cpu_model_find(model_name);
     if (!model) return generic_error("unable to find CPU model '" + model_name + "'");
   }
   if (count == 0 || count > 254) return generic_error("Invalid SMP CPUs " + std::to_string(count));
+  const x86::X86CpuTopology topo{smp.dies, smp.cores, smp.threads};
+  // xAPIC IDs are 8 bits, 0xff the broadcast: without x2APIC the highest must stay below.
+  if (x86::x86_apicid_from_index(topo, smp.max_cpus - 1) > 254)
+    return generic_error("-smp: the topology needs APIC IDs above 254 (x2APIC is not supported)");
   if (model->host && current_accel() != "kvm")
     return generic_error("CPU model '" + model->name + "' requires KVM or HVF");
 
@@ -30,12 +35,12 @@ Status X86Cpus::init(PcMachine& machine, unsigned count, const std::string& mode
     if (!cpu_obj.ok()) return cpu_obj.error();
     auto* cpu = static_cast<x86::X86Cpu*>(cpu_obj.value().get());
     if (Status s = unattached->add_child("device[*]", cpu); !s.ok()) return s;
-    cpu->set_apic_id(i);
+    cpu->set_topology(topo, i);
 
     auto apic_obj = object_new(kTypeApic);
     if (!apic_obj.ok()) return apic_obj.error();
     auto* apic = static_cast<Apic*>(apic_obj.value().get());
-    apic->initial_id = static_cast<uint8_t>(i);
+    apic->initial_id = static_cast<uint8_t>(cpu->apic_id());
     if (Status s = cpu->add_child("lapic", apic); !s.ok()) return s;
     apic->set_cpu(cpu);
     apic->set_bsp(i == 0);

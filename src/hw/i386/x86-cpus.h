@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hw/core/machine-smp.h"
 #include "hw/intc/apic.h"
 #include "hw/intc/ioapic.h"
 #include "qapi/error.h"
@@ -24,12 +25,13 @@ class X86Cpus {
   X86Cpus(const X86Cpus&) = delete;
   X86Cpus& operator=(const X86Cpus&) = delete;
 
-  // Creates `count` CPUs of `model` ("" = default) at /machine/unattached/device[N] with their
-  // APICs (child "lapic"), maps the xAPIC page, creates the I/O APIC at /machine/ioapic on the
-  // GSI fan-out and connects the 8259 pair to the boot CPU — or, with KVM's irqchip
+  // Creates `smp.cpus` CPUs of `model` ("" = default) at /machine/unattached/device[N] with their
+  // APICs (child "lapic"), CPU n at its place in the topology (APIC ID
+  // x86_apicid_from_index(n)), maps the xAPIC page, creates the I/O APIC at /machine/ioapic on
+  // the GSI fan-out and connects the 8259 pair to the boot CPU — or, with KVM's irqchip
   // (accel_kernel_irqchip), sends GSI 16-23 to it instead of creating an I/O APIC. Errors:
-  // unknown model (as QEMU: "unable to find CPU model 'x'"), bad count.
-  Status init(PcMachine& machine, unsigned count, const std::string& model);
+  // unknown model (as QEMU: "unable to find CPU model 'x'"), bad count, APIC IDs beyond 254.
+  Status init(PcMachine& machine, const CpuTopology& smp, const std::string& model);
 
   x86::X86Cpu& bsp() { return *cpus_.front(); }
   const std::vector<x86::X86Cpu*>& cpus() const { return cpus_; }

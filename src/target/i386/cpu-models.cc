@@ -98,9 +98,8 @@ const X86CpuModel* x86_cpu_model_find(const std::string& name) {
   return nullptr;
 }
 
-void cpuid_query(const X86CpuModel& m, uint32_t apic_id, uint32_t leaf, uint32_t subleaf,
-                 uint32_t out[4]) {
-  (void)subleaf;
+void cpuid_query(const X86CpuModel& m, uint32_t apic_id, const X86CpuTopology& topo, uint32_t leaf,
+                 uint32_t subleaf, uint32_t out[4]) {
   uint32_t& eax = out[0];
   uint32_t& ebx = out[1];
   uint32_t& ecx = out[2];
@@ -115,6 +114,7 @@ void cpuid_query(const X86CpuModel& m, uint32_t apic_id, uint32_t leaf, uint32_t
     ext_fam = fam - 15;
     fam = 15;
   }
+  const uint32_t per_package = topo.logical_per_package();
   uint32_t signature = ((m.model >> 4) << 16) | (ext_fam << 20) | (fam << 8) |
                        ((m.model & 0xf) << 4) | (m.stepping & 0xf);
   switch (leaf) {
@@ -129,10 +129,33 @@ void cpuid_query(const X86CpuModel& m, uint32_t apic_id, uint32_t leaf, uint32_t
     }
     case 1:
       eax = signature;
-      // CLFLUSH line size 8 (x8 = 64 bytes), 1 logical processor, initial APIC ID.
-      ebx = (apic_id << 24) | (1u << 16) | (8u << 8);
+      // CLFLUSH line size 8 (x8 = 64 bytes), initial APIC ID, and with more than one logical
+      // processor per package their count and the HTT bit.
+      ebx = (apic_id << 24) | (8u << 8);
       ecx = m.features_1_ecx;
       edx = m.features_1_edx;
+      if (per_package > 1) {
+        ebx |= (per_package & 0xff) << 16;
+        edx |= 1u << 28;  // HTT
+      } else {
+        ebx |= 1u << 16;
+      }
+      break;
+    case 0xb:
+      // Extended topology: level 0 the threads of a core (SMT), level 1 everything in the package
+      // (core); EDX the x2APIC ID at every level.
+      edx = apic_id;
+      if (subleaf == 0) {
+        eax = x86_apicid_core_offset(topo);
+        ebx = topo.threads;
+        ecx = (1u << 8) | subleaf;
+      } else if (subleaf == 1) {
+        eax = x86_apicid_pkg_offset(topo);
+        ebx = per_package;
+        ecx = (2u << 8) | subleaf;
+      } else {
+        ecx = subleaf & 0xff;
+      }
       break;
     case 0x80000000: {
       eax = kMaxExt;
@@ -147,6 +170,8 @@ void cpuid_query(const X86CpuModel& m, uint32_t apic_id, uint32_t leaf, uint32_t
       eax = signature;
       ecx = m.features_81_ecx;
       edx = m.features_81_edx;
+      // CmpLegacy: more than one core per package (AMD; Linux ignores it on Intel).
+      if (per_package > 1 && std::memcmp(m.vendor, "GenuineIntel", 12) != 0) ecx |= 1u << 1;
       break;
     case 0x80000002:
     case 0x80000003:
@@ -170,6 +195,8 @@ void cpuid_query(const X86CpuModel& m, uint32_t apic_id, uint32_t leaf, uint32_t
       break;
     case 0x80000008:
       eax = m.phys_bits | (m.virt_bits << 8);
+      // NC (logical processors per package - 1) and the APIC ID bits that number them.
+      if (per_package > 1) ecx = (x86_apicid_pkg_offset(topo) << 12) | (per_package - 1);
       break;
     default:
       break;

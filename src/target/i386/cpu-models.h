@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "target/i386/topology.h"
 
 namespace machina::x86 {
 
@@ -42,8 +43,9 @@ const X86CpuModel& x86_default_cpu_model();
 // By name; nullptr if unknown.
 const X86CpuModel* x86_cpu_model_find(const std::string& name);
 
-// CPUID for `model` (leaf in EAX, subleaf in ECX) as seen by the CPU with `apic_id`.
-void cpuid_query(const X86CpuModel& model, uint32_t apic_id, uint32_t leaf, uint32_t subleaf,
-                 uint32_t out[4]);
+// CPUID for `model` (leaf in EAX, subleaf in ECX) as seen by the CPU with `apic_id` in a
+// package of topology `topo` (leaves 1, 0xb, 0x80000001 and 0x80000008 describe it, as QEMU's).
+void cpuid_query(const X86CpuModel& model, uint32_t apic_id, const X86CpuTopology& topo,
+                 uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 }  // namespace machina::x86

@@ -7,6 +7,7 @@
 
 #include "target/i386/decode.h"
 #include "target/i386/fpu-state.h"
+#include "target/i386/topology.h"
 
 namespace machina::x86 {
 
@@ -236,6 +237,7 @@ struct CpuState {
   uint64_t (*clock_ns)() = nullptr;
   uint64_t fake_tsc = 0;
   uint32_t apic_id = 0;
+  X86CpuTopology topo;  // the package this CPU sits in, for CPUID
   // What CPUID reports; nullptr: the default model (qemu64).
   const X86CpuModel* model = nullptr;
 

@@ -129,7 +129,7 @@ StepResult Exec::wrmsr() {
 StepResult Exec::cpuid() {
   uint32_t out[4];
   const X86CpuModel& model = s_.model ? *s_.model : x86_default_cpu_model();
-  cpuid_query(model, s_.apic_id, static_cast<uint32_t>(s_.regs[RAX]),
+  cpuid_query(model, s_.apic_id, s_.topo, static_cast<uint32_t>(s_.regs[RAX]),
               static_cast<uint32_t>(s_.regs[RCX]), out);
   s_.regs[RAX] = out[0];
   s_.regs[RBX] = out[1];

@@ -62,6 +62,7 @@ void X86Cpu::reset_state(bool init) {
   env_.clock_ns = keep.clock_ns;
   env_.lapic = keep.lapic;
   env_.apic_id = keep.apic_id;
+  env_.topo = keep.topo;
   if (init) {
     // INIT leaves the x87/SSE state, MTRRs and the machine-check registers alone.
     env_.fpu = keep.fpu;

@@ -15,6 +15,7 @@
 #include "target/i386/cpu-models.h"
 #include "target/i386/cpu.h"
 #include "target/i386/mmu.h"
+#include "target/i386/topology.h"
 
 namespace machina::x86 {
 
@@ -31,6 +32,14 @@ class X86Cpu : public Device, public CpuInterruptTarget {
   X86Mmu& mmu() { return mmu_; }
   const X86CpuModel& model() const { return *model_; }
   void set_apic_id(uint32_t id) { env_.apic_id = id; }
+  // CPU `index` of a machine with topology `topo`: its APIC ID and what CPUID reports.
+  void set_topology(const X86CpuTopology& topo, unsigned index) {
+    env_.topo = topo;
+    index_ = index;
+    env_.apic_id = x86_apicid_from_index(topo, index);
+  }
+  unsigned cpu_index() const { return index_; }
+  X86CpuPosition position() const { return x86_position_from_index(env_.topo, index_); }
   void set_local_interrupt_controller(LocalInterruptController* lic) { env_.lapic = lic; }
 
   // --- CpuInterruptTarget (thread-safe)
@@ -74,6 +83,7 @@ class X86Cpu : public Device, public CpuInterruptTarget {
   std::atomic<uint8_t> sipi_vector_{0};
   std::function<void()> kick_;
   std::atomic<uint64_t> state_gen_{0};
+  unsigned index_ = 0;
 };
 
 }  // namespace machina::x86

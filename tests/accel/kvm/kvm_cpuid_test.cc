@@ -26,15 +26,15 @@ TEST(KvmCpuid, ModelLeavesFilteredBySupport) {
   supported[1].function = 0x80000001;
   supported[1].edx = ~0u;
   supported[1].ecx = ~0u;
-  auto t = kvm_x86_cpuid(m, 3, supported, true);
+  auto t = kvm_x86_cpuid(m, 3, {}, supported, true);
   uint32_t want[4];
-  cpuid_query(m, 3, 0, 0, want);
+  cpuid_query(m, 3, {}, 0, 0, want);
   const kvm_cpuid_entry2* l0 = leaf(t, 0);
   ASSERT_NE(l0, nullptr);
   EXPECT_EQ(l0->ebx, want[1]);  // vendor
   const kvm_cpuid_entry2* l1 = leaf(t, 1);
   ASSERT_NE(l1, nullptr);
-  cpuid_query(m, 3, 1, 0, want);
+  cpuid_query(m, 3, {}, 1, 0, want);
   EXPECT_EQ(l1->eax, want[0]);
   EXPECT_EQ(l1->ebx >> 24, 3u);  // APIC ID
   EXPECT_EQ(l1->edx, want[3] & ~feat::kSSE2);
@@ -65,12 +65,12 @@ TEST(KvmCpuid, HostModelIsWhatKvmSupports) {
   supported[3].index = 1;
   supported[3].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
   supported[3].ecx = 0x201;
-  auto t = kvm_x86_cpuid(*host, 5, supported, true);
+  auto t = kvm_x86_cpuid(*host, 5, {}, supported, true);
   ASSERT_EQ(t.size(), supported.size());
   EXPECT_EQ(t[0].ebx, 0x756e6547u);
   EXPECT_EQ(t[1].ebx, 0x05010800u);  // APIC ID 5
   EXPECT_EQ(t[1].ecx, 0x00802001u | feat::kHypervisor);
-  EXPECT_EQ(t[1].edx, 0x178bfbffu);
+  EXPECT_EQ(t[1].edx, 0x178bfbffu & ~(1u << 28));  // HTT is the machine's: one CPU here
   EXPECT_EQ(t[2].ebx, 0x219c07abu);
   EXPECT_EQ(t[3].index, 1u);
   EXPECT_EQ(t[3].ecx, 0x201u);
@@ -78,7 +78,7 @@ TEST(KvmCpuid, HostModelIsWhatKvmSupports) {
 }
 
 TEST(KvmCpuid, NothingSupportedMeansNoFeatures) {
-  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, true);
+  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, {}, true);
   const kvm_cpuid_entry2* l1 = leaf(t, 1);
   ASSERT_NE(l1, nullptr);
   EXPECT_EQ(l1->edx, 0u);
@@ -92,7 +92,7 @@ TEST(KvmCpuid, ModelsGetKvmParavirtLeaves) {
   supported[0].eax = ~(1u << KVM_FEATURE_STEAL_TIME);  // everything but steal time
   for (bool irqchip : {true, false}) {
     SCOPED_TRACE(irqchip);
-    auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, supported, irqchip);
+    auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, supported, irqchip);
     const kvm_cpuid_entry2* sig = leaf(t, KVM_CPUID_SIGNATURE);
     ASSERT_NE(sig, nullptr);
     EXPECT_EQ(sig->eax, uint32_t{KVM_CPUID_FEATURES});
@@ -113,14 +113,55 @@ TEST(KvmCpuid, ModelsGetKvmParavirtLeaves) {
   const X86CpuModel* host = x86_cpu_model_find("host");
   ASSERT_NE(host, nullptr);
   supported[0].eax = (1u << KVM_FEATURE_PV_EOI) | (1u << KVM_FEATURE_PV_UNHALT) | 1u;
-  EXPECT_EQ(leaf(kvm_x86_cpuid(*host, 0, supported, true), KVM_CPUID_FEATURES)->eax,
+  EXPECT_EQ(leaf(kvm_x86_cpuid(*host, 0, {}, supported, true), KVM_CPUID_FEATURES)->eax,
             supported[0].eax);
-  EXPECT_EQ(leaf(kvm_x86_cpuid(*host, 0, supported, false), KVM_CPUID_FEATURES)->eax, 1u);
+  EXPECT_EQ(leaf(kvm_x86_cpuid(*host, 0, {}, supported, false), KVM_CPUID_FEATURES)->eax, 1u);
+}
+
+// The -smp topology in CPUID, as QEMU reports it: 2 sockets of 3 cores of 2 threads; CPU 7 is
+// socket 1, core 0, thread 1: APIC ID 1 << 3 | 0 << 1 | 1 = 9.
+TEST(KvmCpuid, TopologyLeaves) {
+  const X86CpuTopology topo{1, 3, 2};
+  uint32_t id = x86_apicid_from_index(topo, 7);
+  EXPECT_EQ(id, 9u);
+  std::vector<kvm_cpuid_entry2> supported(2);
+  supported[0].function = 1;
+  supported[0].edx = ~0u;
+  supported[1].function = 0x80000001;
+  supported[1].ecx = ~0u;
+  auto t = kvm_x86_cpuid(x86_default_cpu_model(), id, topo, supported, true);
+  const kvm_cpuid_entry2* l1 = leaf(t, 1);
+  ASSERT_NE(l1, nullptr);
+  EXPECT_EQ(l1->ebx >> 24, 9u);
+  EXPECT_EQ((l1->ebx >> 16) & 0xff, 6u);  // logical processors per package
+  EXPECT_TRUE(l1->edx & (1u << 28));      // HTT
+  std::vector<const kvm_cpuid_entry2*> levels;
+  for (const auto& e : t)
+    if (e.function == 0xb) levels.push_back(&e);
+  ASSERT_EQ(levels.size(), 3u);
+  EXPECT_EQ(levels[0]->flags, uint32_t{KVM_CPUID_FLAG_SIGNIFCANT_INDEX});
+  EXPECT_EQ(levels[0]->eax, 1u);  // thread bits
+  EXPECT_EQ(levels[0]->ebx, 2u);
+  EXPECT_EQ(levels[0]->ecx, 0x100u);
+  EXPECT_EQ(levels[1]->index, 1u);
+  EXPECT_EQ(levels[1]->eax, 3u);  // thread + core bits: the package's offset
+  EXPECT_EQ(levels[1]->ebx, 6u);
+  EXPECT_EQ(levels[1]->ecx, 0x201u);
+  EXPECT_EQ(levels[2]->ecx, 2u);  // the invalid level ends the list
+  for (auto* l : levels) EXPECT_EQ(l->edx, 9u);
+  EXPECT_TRUE(leaf(t, 0x80000001)->ecx & 2u);            // CmpLegacy (AMD)
+  EXPECT_EQ(leaf(t, 0x80000008)->ecx, (3u << 12) | 5u);  // APIC ID size, NC
+  // One CPU per package: no count, no HTT, no CmpLegacy.
+  auto one = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, supported, true);
+  EXPECT_EQ((leaf(one, 1)->ebx >> 16) & 0xff, 1u);
+  EXPECT_FALSE(leaf(one, 1)->edx & (1u << 28));
+  EXPECT_FALSE(leaf(one, 0x80000001)->ecx & 2u);
+  EXPECT_EQ(leaf(one, 0x80000008)->ecx, 0u);
 }
 
 // A KVM without the paravirtual leaf gets none.
 TEST(KvmCpuid, NoParavirtLeavesWithoutKvmsOwn) {
-  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, true);
+  auto t = kvm_x86_cpuid(x86_default_cpu_model(), 0, {}, {}, true);
   EXPECT_EQ(leaf(t, KVM_CPUID_SIGNATURE), nullptr);
   EXPECT_EQ(leaf(t, KVM_CPUID_FEATURES), nullptr);
 }

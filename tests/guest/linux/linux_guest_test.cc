@@ -627,6 +627,8 @@ TEST(LinuxGuestLegacyVirtio, ForceLegacyDiskAndNic) {
 constexpr const char* kSmpScript =
     "echo cpus=$(grep -c ^processor /proc/cpuinfo)\n"
     "echo online=$(cat /sys/devices/system/cpu/online)\n"
+    "grep -E '^(physical id|core id|cpu cores|siblings)' /proc/cpuinfo | tr -d '\\t ' | "
+    "sed 's/^/topo=/'\n"
     // Two busy processes for 3 s: the scheduler puts them on both CPUs.
     "for i in 1 2; do (e=$(($(date +%s) + 3)); while [ $(date +%s) -lt $e ]; do :; done) & done\n"
     "wait\n"
@@ -653,6 +655,11 @@ TEST(LinuxGuestSmp, TwoCpusStartAndShareTheWork) {
   EXPECT_EQ(r.test_exit, 0) << r.console;
   EXPECT_EQ(value("cpus"), "2") << out;
   EXPECT_EQ(value("online"), "0-1") << out;
+  // As QEMU 7.2's -smp 2: one package of two cores.
+  EXPECT_EQ(values("topo"),
+            (std::vector<std::string>{"physicalid:0", "siblings:2", "coreid:0", "cpucores:2",
+                                      "physicalid:0", "siblings:2", "coreid:1", "cpucores:2"}))
+      << out;
   // Each CPU spent time running processes (user + system, in USER_HZ ticks: 1/100 s).
   std::map<std::string, long> busy;
   for (const auto& l : values("stat")) {

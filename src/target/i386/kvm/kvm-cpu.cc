@@ -101,15 +101,26 @@ uint64_t CpuState::*field_of(uint32_t index) {
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t apic_id,
+                                            const X86CpuTopology& topo,
                                             const std::vector<kvm_cpuid_entry2>& supported,
                                             bool irqchip_in_kernel) {
   if (model.host) {
-    // -cpu host: everything KVM can run, as a hypervisor's CPU, with this CPU's APIC ID.
+    // -cpu host: everything KVM can run, as a hypervisor's CPU, with this CPU's APIC ID and the
+    // machine's topology.
     std::vector<kvm_cpuid_entry2> out = supported;
+    uint32_t mine[4];
     for (kvm_cpuid_entry2& e : out) {
       if (e.function == 1) {
-        e.ebx = (e.ebx & 0x00ffffffu) | (apic_id << 24);
+        cpuid_query(model, apic_id, topo, 1, 0, mine);
+        e.ebx = (e.ebx & 0x0000ffffu) | (mine[1] & 0xffff0000u);
+        e.edx = (e.edx & ~(1u << 28)) | (mine[3] & (1u << 28));
         e.ecx |= feat::kHypervisor;
+      }
+      if (e.function == 0xb && e.index <= 1) {
+        cpuid_query(model, apic_id, topo, 0xb, e.index, mine);
+        e.eax = mine[0];
+        e.ebx = mine[1];
+        e.ecx = mine[2];
       }
       if (e.function == 0xb || e.function == 0x1f) e.edx = apic_id;  // x2APIC ID
     }
@@ -119,19 +130,25 @@ std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t a
   std::vector<kvm_cpuid_entry2> out;
   auto add_range = [&](uint32_t first) {
     uint32_t r[4];
-    cpuid_query(model, apic_id, first, 0, r);
+    cpuid_query(model, apic_id, topo, first, 0, r);
     uint32_t last = r[0];
     for (uint32_t fn = first; fn <= last && fn - first < 0x100; fn++) {
-      cpuid_query(model, apic_id, fn, 0, r);
-      kvm_cpuid_entry2 e{};
-      e.function = fn;
-      e.eax = r[0];
-      e.ebx = r[1];
-      e.ecx = r[2];
-      e.edx = r[3];
-      // Subleaf-indexed leaves: the model answers subleaf 0 (and zeros for the others).
-      if (fn == 4 || fn == 7 || fn == 0xb || fn == 0xd) e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
-      out.push_back(e);
+      // The extended topology has its levels 0 and 1 and the invalid level 2 that ends the list.
+      uint32_t subleaves = fn == 0xb ? 3 : 1;
+      for (uint32_t sub = 0; sub < subleaves; sub++) {
+        cpuid_query(model, apic_id, topo, fn, sub, r);
+        kvm_cpuid_entry2 e{};
+        e.function = fn;
+        e.index = sub;
+        e.eax = r[0];
+        e.ebx = r[1];
+        e.ecx = r[2];
+        e.edx = r[3];
+        // Subleaf-indexed leaves: the model answers subleaf 0 (and zeros for the others), the
+        // topology leaf each of its levels.
+        if (fn == 4 || fn == 7 || fn == 0xb || fn == 0xd) e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+        out.push_back(e);
+      }
     }
   };
   add_range(0);
@@ -152,8 +169,9 @@ std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t a
 }
 
 Status kvm_x86_set_cpuid(int vcpu_fd, const X86CpuModel& model, uint32_t apic_id,
-                         const std::vector<kvm_cpuid_entry2>& supported, bool irqchip_in_kernel) {
-  auto entries = kvm_x86_cpuid(model, apic_id, supported, irqchip_in_kernel);
+                         const X86CpuTopology& topo, const std::vector<kvm_cpuid_entry2>& supported,
+                         bool irqchip_in_kernel) {
+  auto entries = kvm_x86_cpuid(model, apic_id, topo, supported, irqchip_in_kernel);
   kvm::KvmCpuidArray c(entries.size());
   for (size_t i = 0; i < entries.size(); i++) c.set(i, entries[i]);
   int r = xioctl(vcpu_fd, kvm::kIoctlSetCpuid2, c.data());

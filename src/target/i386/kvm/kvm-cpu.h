@@ -21,12 +21,14 @@ namespace machina::x86 {
 // (KVM_GET_SUPPORTED_CPUID) so that the guest is never promised what the host cannot run, and
 // KVM's paravirtual leaves (kvm-para.h; `irqchip_in_kernel`: whether the local APICs are KVM's).
 std::vector<kvm_cpuid_entry2> kvm_x86_cpuid(const X86CpuModel& model, uint32_t apic_id,
+                                            const X86CpuTopology& topo,
                                             const std::vector<kvm_cpuid_entry2>& supported,
                                             bool irqchip_in_kernel);
 
 // KVM_SET_CPUID2 with kvm_x86_cpuid().
 Status kvm_x86_set_cpuid(int vcpu_fd, const X86CpuModel& model, uint32_t apic_id,
-                         const std::vector<kvm_cpuid_entry2>& supported, bool irqchip_in_kernel);
+                         const X86CpuTopology& topo, const std::vector<kvm_cpuid_entry2>& supported,
+                         bool irqchip_in_kernel);
 
 // Loads `env` into the vCPU: general registers, segments, control registers and EFER, the
 // descriptor tables, x87/SSE state, and the system MSRs KVM lists in `msrs`

@@ -1,4 +1,5 @@
 // The human monitor's commands (HMP), used by human-monitor-command and -monitor.
+#include <cstdlib>
 #include <sstream>
 
 #include "block/qapi-block.h"
@@ -37,23 +38,34 @@ std::vector<std::string> words(const std::string& line) {
   return w;
 }
 
-// The first x86 CPU of the machine (QEMU's monitor defaults to CPU 0).
-x86::X86Cpu* first_cpu(Object& o) {
-  if (object_dynamic_cast(&o, x86::kTypeX86Cpu)) return static_cast<x86::X86Cpu*>(&o);
-  x86::X86Cpu* found = nullptr;
-  o.for_each_child([&](Object& c) {
-    found = first_cpu(c);
-    return found == nullptr;
-  });
-  return found;
+// The CPU with `index`, or nullptr.
+x86::X86Cpu* cpu_by_index(int index) {
+  for (x86::X86Cpu* cpu : x86::x86_cpu_list())
+    if (int(cpu->cpu_index()) == index) return cpu;
+  return nullptr;
 }
 
-Result<std::string> info(const std::vector<std::string>& w) {
+// The registers of `cpus`, stopped around the dump: the vCPU's state is current in its CpuState
+// while it is stopped (KVM reads it back when pausing), as QEMU synchronizes the state first.
+std::string dump_registers(const std::vector<x86::X86Cpu*>& cpus, bool headers) {
+  bool running = runstate_is_running();
+  if (running) cpus_pause_all();
+  std::string text;
+  for (x86::X86Cpu* cpu : cpus) {
+    if (headers) text += "\nCPU#" + std::to_string(cpu->cpu_index()) + "\n";
+    text += x86::x86_cpu_dump_state(cpu->state());
+  }
+  if (running) cpus_resume_all();
+  return text;
+}
+
+Result<std::string> info(const std::vector<std::string>& w, int cpu_index) {
   if (w.size() < 2) {
     return std::string(
         "info block [-n] [-v] [device] -- show info of one block device or all block devices "
         "(-n: show named nodes; -v: show details)\n"
         "info chardev -- show the character devices\n"
+        "info cpus -- show infos for each CPU\n"
         "info mtree [-f][-o][-D] -- show memory tree\n"
         "info name -- show the current VM name\n"
         "info network -- show the network state\n"
@@ -61,7 +73,7 @@ Result<std::string> info(const std::vector<std::string>& w) {
         "info qom-tree [path] -- show QOM composition tree\n"
         "info qtree -- show device tree\n"
         "info kvm -- show KVM information\n"
-        "info registers -- show the cpu registers\n"
+        "info registers [-a] -- show the cpu registers (-a: all CPUs)\n"
         "info status -- show the current VM status (running|paused)\n"
         "info version -- show the version of QEMU\n");
   }
@@ -79,15 +91,19 @@ Result<std::string> info(const std::vector<std::string>& w) {
     return std::string("kvm support: ") + (current_accel() == "kvm" ? "enabled" : "disabled") +
            "\n";
   if (what == "registers") {
-    x86::X86Cpu* cpu = first_cpu(*object_root());
+    if (w.size() > 2 && w[2] == "-a") return dump_registers(x86::x86_cpu_list(), true);
+    x86::X86Cpu* cpu = cpu_by_index(cpu_index);
     if (!cpu) return generic_error("No CPU available");
-    // The vCPU's state is current in its CpuState while it is stopped (KVM reads it back when
-    // pausing): stop it around the dump, as QEMU synchronizes the state first.
-    bool running = runstate_is_running();
-    if (running) cpus_pause_all();
-    std::string text = x86::x86_cpu_dump_state(cpu->state());
-    if (running) cpus_resume_all();
-    return text;
+    return dump_registers({cpu}, false);
+  }
+  if (what == "cpus") {
+    std::string out;
+    for (x86::X86Cpu* cpu : x86::x86_cpu_list()) {
+      out += std::string(int(cpu->cpu_index()) == cpu_index ? "* " : "  ") + "CPU #" +
+             std::to_string(cpu->cpu_index()) +
+             ": thread_id=" + std::to_string(vcpu_thread_id(*cpu)) + "\n";
+    }
+    return out;
   }
   if (what == "pci") return pci_info_text();
   if (what == "block") return hmp_info_block_text();
@@ -123,14 +139,24 @@ Result<std::string> info(const std::vector<std::string>& w) {
   return generic_error("unknown info command: '" + what + "'");
 }
 
-Result<std::string> run(const std::string& line) {
+Result<std::string> run(const std::string& line, int& cpu_index) {
   auto w = words(line);
   if (w.empty()) return std::string();
   const std::string& cmd = w[0];
-  if (cmd == "info") return info(w);
+  if (cmd == "info") return info(w, cpu_index);
+  if (cmd == "cpu") {
+    if (w.size() < 2) return generic_error("Parameter 'index' is missing");
+    char* end = nullptr;
+    long n = std::strtol(w[1].c_str(), &end, 0);
+    // As QEMU: an unknown index is reported as the command's output.
+    if (*end || !cpu_by_index(int(n))) return std::string("invalid CPU index\n");
+    cpu_index = int(n);
+    return std::string();
+  }
   if (cmd == "help" || cmd == "?") {
     return std::string(
         "cont|c -- resume emulation\n"
+        "cpu index -- set the default CPU\n"
         "device_add driver[,prop=value][,...] -- add device\n"
         "device_del device -- remove device\n"
         "info [subcommand] -- show various information about the system state\n"
@@ -176,8 +202,8 @@ Result<std::string> run(const std::string& line) {
 
 }  // namespace
 
-Result<std::string> hmp_execute(const std::string& line) {
-  auto r = run(line);
+Result<std::string> hmp_execute(const std::string& line, int& cpu_index) {
+  auto r = run(line, cpu_index);
   if (!r.ok()) return Error{r.error().cls, "Error: " + r.message()};
   return crlf(r.value());
 }
@@ -187,7 +213,14 @@ void qmp_register_hmp_command(QmpCommandRegistry& r) {
       .name = "human-monitor-command",
       .args = {{"command-line", QmpArgType::kString}, {"cpu-index", QmpArgType::kInt, true}},
       .handler = [](const json& a, QmpContext&) -> Result<json> {
-        auto out = hmp_execute(a["command-line"].get<std::string>());
+        // A monitor of its own for the command, as QEMU's: CPU 0 unless cpu-index says.
+        int cpu_index = 0;
+        if (a.contains("cpu-index")) {
+          cpu_index = a["cpu-index"].get<int>();
+          if (!cpu_by_index(cpu_index))
+            return generic_error("Parameter 'cpu-index' expects a CPU number");
+        }
+        auto out = hmp_execute(a["command-line"].get<std::string>(), cpu_index);
         // HMP reports its errors as output text, not as QMP errors.
         if (!out.ok()) {
           if (out.message().starts_with("Error: unknown command")) {

@@ -124,7 +124,7 @@ class HmpMonitor : public Monitor {
         if (!line.empty()) {
           Monitor* prev = t_current;
           t_current = this;
-          auto r = hmp_execute(line);
+          auto r = hmp_execute(line, hmp_cpu_index);
           t_current = prev;
           fe_.write(r.ok() ? r.value() : r.message() + "\r\n");
         }

@@ -22,6 +22,8 @@ class Monitor {
   std::map<std::string, int> fds;
   // Descriptors that arrived with the last input (SCM_RIGHTS).
   std::vector<int> received_fds;
+  // HMP: the CPU index of the CPU that commands without one use (`cpu N`).
+  int hmp_cpu_index = 0;
 };
 
 // Starts a monitor on an existing chardev. `control`: QMP; else HMP.
@@ -38,7 +40,7 @@ Monitor* current_monitor();
 std::string monitor_package();
 
 // Runs an HMP command line (human-monitor-command and the readline monitor); returns its output
-// with "\r\n" line ends, or an error.
-Result<std::string> hmp_execute(const std::string& line);
+// with "\r\n" line ends, or an error. `cpu_index`: the monitor's current CPU (`cpu N` sets it).
+Result<std::string> hmp_execute(const std::string& line, int& cpu_index);
 
 }  // namespace machina

@@ -45,16 +45,8 @@ void qmp_register_machine_commands(QmpCommandRegistry& r) {
   });
   add(r, "query-cpus-fast", {}, [](const json&, QmpContext&) -> Result<json> {
     // Each CPU's place in the -smp topology (die-id only with more than one die, as QEMU).
-    std::vector<x86::X86Cpu*> cpus;
-    if (Object* unattached = object_resolve_path("/machine/unattached")) {
-      for (Object* child : unattached->children())
-        if (object_dynamic_cast(child, x86::kTypeX86Cpu))
-          cpus.push_back(static_cast<x86::X86Cpu*>(child));
-    }
-    std::sort(cpus.begin(), cpus.end(),
-              [](x86::X86Cpu* a, x86::X86Cpu* b) { return a->cpu_index() < b->cpu_index(); });
     json list = json::array();
-    for (x86::X86Cpu* cpu : cpus) {
+    for (x86::X86Cpu* cpu : x86::x86_cpu_list()) {
       x86::X86CpuPosition p = cpu->position();
       json props = {{"socket-id", p.socket}, {"core-id", p.core}, {"thread-id", p.thread}};
       if (cpu->state().topo.dies > 1) props["die-id"] = p.die;

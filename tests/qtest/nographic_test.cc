@@ -27,6 +27,19 @@ TEST(Nographic, HumanMonitorOnStdio) {
   EXPECT_NE(out.find("VM status: running"), std::string::npos) << out;
 }
 
+// The monitor keeps the CPU `cpu N` chose for the commands after it (Ctrl-a c first: with a
+// serial port on stdio too, typed text goes to the serial port until switched).
+TEST(Nographic, CpuCommandChoosesTheMonitorsCpu) {
+  int status = -1;
+  std::string out =
+      run_shell("printf '\\001ccpu 1\\ninfo cpus\\nquit\\n' | timeout 10 " MACHINA_BINARY
+                " -M q35 -accel qtest -smp 2 -nographic",
+                &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("  CPU #0: thread_id="), std::string::npos) << out;
+  EXPECT_NE(out.find("* CPU #1: thread_id="), std::string::npos) << out;
+}
+
 TEST(Nographic, NodefaultsLeavesStdioAlone) {
   int status = -1;
   std::string out = run_shell("printf 'info status\\n' | timeout 1 " MACHINA_BINARY

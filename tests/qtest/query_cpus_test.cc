@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -87,6 +88,46 @@ TEST(QueryCpusFast, PropsFollowTheSmpTopology) {
   auto q = m.connect(0);
   ASSERT_TRUE(q);
   EXPECT_EQ(q->execute("query-cpus-fast")["return"][7]["props"], with_die);
+  q->execute("quit");
+  EXPECT_TRUE(m.wait_exit().ok());
+}
+
+// HMP's CPU commands, as QEMU's: `info cpus` marks the monitor's CPU, human-monitor-command's
+// cpu-index chooses it, `cpu N` refuses unknown CPUs, `info registers` shows the chosen CPU's
+// state (the boot CPU at the 64-bit entry, CPU 1 waiting at the reset vector) and -a all of them.
+TEST(HmpCpus, InfoCpusCpuIndexAndInfoRegisters) {
+  RawMachine m({"-M", "q35", "-accel", "tcg", "-smp", "2", "-S", "-display", "none", "-kernel",
+                std::string(MACHINA_X86_GUEST_DIR) + "/harness.elf", "-append", "pass"},
+               1);
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto q = m.connect(0);
+  ASSERT_TRUE(q);
+  json cpus = q->execute("query-cpus-fast")["return"];
+  ASSERT_EQ(cpus.size(), 2u);
+  std::string t0 = std::to_string(cpus[0]["thread-id"].get<int>());
+  std::string t1 = std::to_string(cpus[1]["thread-id"].get<int>());
+  auto hmp = [&](const std::string& line, std::optional<int> cpu = std::nullopt) {
+    json args = {{"command-line", line}};
+    if (cpu) args["cpu-index"] = *cpu;
+    return q->execute("human-monitor-command", args);
+  };
+  EXPECT_EQ(hmp("info cpus")["return"],
+            "* CPU #0: thread_id=" + t0 + "\r\n  CPU #1: thread_id=" + t1 + "\r\n");
+  EXPECT_EQ(hmp("info cpus", 1)["return"],
+            "  CPU #0: thread_id=" + t0 + "\r\n* CPU #1: thread_id=" + t1 + "\r\n");
+  json bad = hmp("info cpus", 5);
+  EXPECT_EQ(bad["error"]["class"], "GenericError") << bad.dump();
+  EXPECT_EQ(bad["error"]["desc"], "Parameter 'cpu-index' expects a CPU number") << bad.dump();
+  EXPECT_EQ(hmp("cpu 7")["return"], "invalid CPU index\r\n");
+  EXPECT_EQ(hmp("cpu 1")["return"], "");
+  std::string bsp = hmp("info registers")["return"];
+  std::string ap = hmp("info registers", 1)["return"];
+  EXPECT_NE(bsp.find("CS =0010"), std::string::npos) << bsp;
+  EXPECT_NE(ap.find("CS =f000 00000000ffff0000"), std::string::npos) << ap;
+  EXPECT_NE(ap.find("RIP=000000000000fff0"), std::string::npos) << ap;
+  std::string all = hmp("info registers -a")["return"];
+  EXPECT_EQ(all.find("\r\nCPU#0\r\n"), 0u) << all;
+  EXPECT_NE(all.find("\r\nCPU#1\r\n"), std::string::npos) << all;
   q->execute("quit");
   EXPECT_TRUE(m.wait_exit().ok());
 }

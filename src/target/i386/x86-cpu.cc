@@ -1,6 +1,8 @@
 // The x86 CPU device and its models' QOM types.
 #include "target/i386/x86-cpu.h"
 
+#include <algorithm>
+
 #include "target/i386/seg.h"
 #include "util/qemu-timer.h"
 
@@ -165,5 +167,25 @@ struct ModelTypes {
 ModelTypes model_types;
 
 }  // namespace
+
+namespace {
+
+void collect_cpus(Object& o, std::vector<X86Cpu*>& out) {
+  if (object_dynamic_cast(&o, kTypeX86Cpu)) out.push_back(static_cast<X86Cpu*>(&o));
+  o.for_each_child([&](Object& c) {
+    collect_cpus(c, out);
+    return true;
+  });
+}
+
+}  // namespace
+
+std::vector<X86Cpu*> x86_cpu_list() {
+  std::vector<X86Cpu*> out;
+  collect_cpus(*object_root(), out);
+  std::sort(out.begin(), out.end(),
+            [](X86Cpu* a, X86Cpu* b) { return a->cpu_index() < b->cpu_index(); });
+  return out;
+}
 
 }  // namespace machina::x86

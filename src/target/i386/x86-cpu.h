@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "hw/core/qdev.h"
 #include "target/i386/cpu-interrupts.h"
@@ -85,5 +86,8 @@ class X86Cpu : public Device, public CpuInterruptTarget {
   std::atomic<uint64_t> state_gen_{0};
   unsigned index_ = 0;
 };
+
+// The x86 CPUs in the composition tree, by CPU index (QEMU's CPU_FOREACH order).
+std::vector<X86Cpu*> x86_cpu_list();
 
 }  // namespace machina::x86

@@ -42,12 +42,7 @@ test_main:
         rep movsb
 
         /* INIT, INIT de-assert, start-up, start-up. */
-        mov $INIT_ASSERT, %eax
-        call send_ipi
-        mov $INIT_DEASSERT, %eax
-        call send_ipi
-        mov $STARTUP, %eax
-        call send_ipi
+        call init_and_start
         mov $1, %ebx
         call wait_starts
         CHECK_EQ AP_STARTS, $1, "the start-up IPI started CPU 1"
@@ -66,16 +61,21 @@ test_main:
         CHECK_EQ AP_ID, $0xffffffff, "the halted CPU did not run the trampoline"
 
         /* INIT + start-up: the halted CPU starts again. */
+        call init_and_start
+        mov $2, %ebx
+        call wait_starts
+        CHECK_EQ AP_STARTS, $2, "INIT and a start-up IPI started the halted CPU again"
+        CHECK_EQ AP_ID, $1, "the restarted CPU ran the trampoline"
+        ret
+
+/* INIT (assert, de-assert) and a start-up IPI to APIC ID 1. */
+init_and_start:
         mov $INIT_ASSERT, %eax
         call send_ipi
         mov $INIT_DEASSERT, %eax
         call send_ipi
         mov $STARTUP, %eax
         call send_ipi
-        mov $2, %ebx
-        call wait_starts
-        CHECK_EQ AP_STARTS, $2, "INIT and a start-up IPI started the halted CPU again"
-        CHECK_EQ AP_ID, $1, "the restarted CPU ran the trampoline"
         ret
 
 /* Sends the IPI with ICR low %eax to APIC ID 1 and waits until the APIC has sent it. */
